@@ -1,0 +1,65 @@
+# module-voice: every target creates or reuses .venv itself, so a fresh clone needs only `make dev` / `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LAYERS := backend/layers/access_common/python backend/layers/ai_common/python backend/layers/voice_common/python backend/local
+PYTEST_ARGS ?=
+
+.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean
+BOT_VENV := .venv-bot
+BOT_STAMP := $(BOT_VENV)/.installed
+
+help:
+	@echo "make dev      run the local stack (REST + WebSocket on 127.0.0.1:8080, PostgreSQL, moto, Daily stand-in)"
+	@echo "make test     lint, type-check and run every test suite"
+	@echo "make lint     ruff + mypy"
+	@echo "make bench    benchmarks (figures and ratios, JSON in bench-results/)"
+	@echo "make migrate  apply db/compat + db/schema to DATABASE_URL (or the embedded PostgreSQL)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@# Layers and the local stack are importable everywhere in the venv, as /opt/python is in Lambda.
+	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  : > $$site/module_voice_paths.pth; \
+	  for p in $(LAYERS); do echo "$(CURDIR)/$$p" >> $$site/module_voice_paths.pth; done
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+dev: $(STAMP)
+	$(PY) -m voice_local
+
+migrate: $(STAMP)
+	$(PY) -m voice_local.migrate
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check backend tests
+	$(PY) -m mypy backend/layers backend/local
+
+test-py: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The Pipecat bot has its own dependencies (pipecat-ai and its service extras), kept out of the Lambda venv.
+$(BOT_STAMP): backend/bot/pyproject.toml
+	@test -x $(BOT_VENV)/bin/python || $(PYTHON) -m venv $(BOT_VENV)
+	$(BOT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BOT_VENV)/bin/python -m pip install --quiet -e 'backend/bot[dev]'
+	@touch $(BOT_STAMP)
+
+bot-venv: $(BOT_STAMP)
+
+test-bot: $(BOT_STAMP)
+	cd backend/bot && ../../$(BOT_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test: lint test-py test-bot
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) .local dist .pytest_cache .mypy_cache .ruff_cache

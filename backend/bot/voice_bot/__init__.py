@@ -1,0 +1,1 @@
+"""module-voice Pipecat interview bot."""

@@ -1,0 +1,10 @@
+"""voice-sessions: interview sessions, knowledge-base links, start, health (routes and logic live in voice_common.api)."""
+
+from access_common.app import create_app, handler
+from voice_common.api import health, sessions, orchestration
+
+app = create_app()
+app.include_router(health.router)
+app.include_router(sessions.router)
+app.include_router(orchestration.router)
+lambda_handler = handler(app)

@@ -1,0 +1,82 @@
+"""Resolver factory and Lambda entry wrapper shared by every REST Lambda.
+
+Each ``lambda_function.py`` is three lines: build the resolver, include the routers from voice_common,
+expose ``lambda_handler = handler(app)``. Error mapping, logging, tracing and metrics live here once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+
+from access_common import responses
+from access_common.errors import AppError
+from access_common.identity import Principal, principal_from_event
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "module-voice")
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ModuleVoice"), service=SERVICE)
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    # ('body', 'interviewType') -> 'interviewType'; ('query', 'limit') -> 'limit'; ('body',) -> 'body'
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    return ".".join(parts[1:]) if len(parts) > 1 else (parts[0] if parts else "request")
+
+
+def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Field-level messages without echoing input values (they may hold candidate PII or keys)."""
+    return [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
+
+
+def create_app() -> APIGatewayRestResolver:
+    """An APIGatewayRestResolver with pydantic validation and the CORA error envelope."""
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(AppError)
+    def _app_error(err: AppError) -> Response[str]:
+        if err.status >= 500:
+            logger.warning("request failed", extra={"code": err.code, "status": err.status})
+        return responses.error(err)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(err: RequestValidationError) -> Response[str]:
+        errors = list(err.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return responses.error_response(400, "Request body is not valid JSON", "INVALID_JSON")
+        details = validation_details(errors)
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details[:5])
+        return responses.error_response(400, f"Invalid request: {summary}", "VALIDATION_ERROR", details)
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        return responses.error_response(404, "Route not found", "NOT_FOUND")
+
+    return app
+
+
+def principal(app: APIGatewayRestResolver | Router) -> Principal:
+    """The caller of the current request (401 when the authorizer context is missing)."""
+    return principal_from_event(app.current_event.raw_event)
+
+
+def handler(app: APIGatewayRestResolver) -> LambdaHandler:
+    """The Lambda entry point for a resolver: correlation id, tracing, EMF metrics."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler

@@ -1,0 +1,1 @@
+"""The voice domain: settings, models, repositories, services, integrations and route routers."""

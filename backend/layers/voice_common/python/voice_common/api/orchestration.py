@@ -1,0 +1,5 @@
+"""Routes of the orchestration area (filled in by its issue)."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""Routes of the sessions area (filled in by its issue)."""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+router = Router()
