@@ -8,7 +8,6 @@ import uuid
 
 import jwt as pyjwt
 import pytest
-
 from aws_lambda_powertools.event_handler import Response
 
 from access_common import responses
@@ -45,8 +44,14 @@ class TestIdentity:
 
     @pytest.mark.parametrize(
         "authorizer",
-        [None, {}, {"principalId": "not-a-uuid"}, {"claims": {"email": "x@y.z"}}, {"claims": "{broken"},
-         {"principalId": str(uuid.UUID(int=1)), "role": "anon"}],
+        [
+            None,
+            {},
+            {"principalId": "not-a-uuid"},
+            {"claims": {"email": "x@y.z"}},
+            {"claims": "{broken"},
+            {"principalId": str(uuid.UUID(int=1)), "role": "anon"},
+        ],
     )
     def test_missing_or_malformed_is_401(self, authorizer: object) -> None:
         event = rest_event("GET", "/x")
@@ -110,7 +115,9 @@ class TestPagination:
     def test_valid_limits(self, limit: str) -> None:
         assert parse_pagination({"limit": limit}).limit == int(limit)
 
-    @pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "1001"}, {"limit": "x"}, {"offset": "-1"}, {"offset": "1.5"}])
+    @pytest.mark.parametrize(
+        "query", [{"limit": "0"}, {"limit": "1001"}, {"limit": "x"}, {"offset": "-1"}, {"offset": "1.5"}]
+    )
     def test_invalid_is_400(self, query: dict[str, str]) -> None:
         with pytest.raises(ValidationError):
             parse_pagination(query)
@@ -166,7 +173,10 @@ class TestResolver:
 
     def test_app_error_envelope(self) -> None:
         status, out = self._call(rest_event("GET", "/conflict"))
-        assert (status, out) == (409, {"success": False, "error": "already there", "code": "CONFLICT", "details": {"id": 1}})
+        assert (status, out) == (
+            409,
+            {"success": False, "error": "already there", "code": "CONFLICT", "details": {"id": 1}},
+        )
 
     def test_unknown_route(self) -> None:
         status, out = self._call(rest_event("GET", "/nowhere"))

@@ -39,8 +39,12 @@ class TestSettings:
 
     @pytest.mark.parametrize(
         "env",
-        [{"VOICE_MAX_CONCURRENT_SESSIONS": "0"}, {"VOICE_BUSINESS_HOURS_TIMEZONE": "Mars/Olympus"},
-         {"VOICE_BUSINESS_HOURS_DAYS": "funday"}, {"VOICE_POOL_PICKUP_TIMEOUT_SECONDS": "many"}],
+        [
+            {"VOICE_MAX_CONCURRENT_SESSIONS": "0"},
+            {"VOICE_BUSINESS_HOURS_TIMEZONE": "Mars/Olympus"},
+            {"VOICE_BUSINESS_HOURS_DAYS": "funday"},
+            {"VOICE_POOL_PICKUP_TIMEOUT_SECONDS": "many"},
+        ],
     )
     def test_bad_values_refused(self, env: dict[str, str]) -> None:
         with pytest.raises((PydanticValidationError, Exception)):
@@ -56,8 +60,12 @@ class TestSettings:
 
 
 class TestBusinessHours:
-    hours = BusinessHours(start=dt.time(9), end=dt.time(17), days=("mon", "tue", "wed", "thu", "fri"),
-                          timezone="America/New_York")
+    hours = BusinessHours(
+        start=dt.time(9),
+        end=dt.time(17),
+        days=("mon", "tue", "wed", "thu", "fri"),
+        timezone="America/New_York",
+    )
 
     @pytest.mark.parametrize(
         ("local", "inside"),

@@ -24,7 +24,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LAMBDAS_DIR = REPO_ROOT / "backend" / "lambdas"
 LAYERS_DIR = REPO_ROOT / "backend" / "layers"
-ACCOUNT_ID = "000000000000"
+ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs match the ones moto returns
 DEFAULT_REGION = "us-east-1"
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]

@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,7 +31,7 @@ def _compile(template: str) -> re.Pattern[str]:
 
 
 @functools.cache
-def module_manifest() -> dict:  # type: ignore[type-arg]
+def module_manifest() -> dict[str, Any]:
     return json.loads((REPO_ROOT / "module.json").read_text())
 
 

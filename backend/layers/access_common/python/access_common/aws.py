@@ -18,7 +18,8 @@ def client(service: str, endpoint_url: str | None = None) -> Any:
         read_timeout=float(os.environ.get("AWS_READ_TIMEOUT", "10")),
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    return boto3.client(service, endpoint_url=endpoint_url, config=config)
+    make: Any = boto3.client  # typed overloads want a literal service name
+    return make(service, endpoint_url=endpoint_url, config=config)
 
 
 def reset_clients() -> None:

@@ -36,7 +36,7 @@ from access_common.errors import (
 )
 from access_common.identity import Principal
 
-Cursor = psycopg.Cursor[dict[str, Any]]
+_PgCursor = psycopg.Cursor[dict[str, Any]]
 
 _IDLE_CHECK_SECONDS = float(os.environ.get("DB_IDLE_CHECK_SECONDS", "30"))
 _lock = threading.Lock()
@@ -123,7 +123,7 @@ def _transaction(role: str, claims: str | None) -> Iterator[Cursor]:
                 if pipelined_begin:
                     cur.execute("BEGIN")
                 cur.execute(setup)
-                counting = _CountingCursor(cur, pipeline)
+                counting = Cursor(cur, pipeline)
                 yield counting
                 cur.execute("COMMIT")
             round_trips += counting.syncs + 1
@@ -154,16 +154,16 @@ def _rollback(conn: psycopg.Connection[dict[str, Any]]) -> None:
         reset_connection_locked()
 
 
-class _CountingCursor:
-    """A cursor proxy that counts the pipeline syncs its fetches cause (one round trip each)."""
+class Cursor:
+    """The request's cursor (dict rows): a proxy that counts the pipeline syncs its fetches cause."""
 
-    def __init__(self, cur: Cursor, pipeline: psycopg.Pipeline) -> None:
+    def __init__(self, cur: _PgCursor, pipeline: psycopg.Pipeline) -> None:
         self._cur = cur
         self._pipeline = pipeline
         self.syncs = 0
         self._pending = False
 
-    def execute(self, query: Any, params: Any = None) -> _CountingCursor:
+    def execute(self, query: Any, params: Any = None) -> Cursor:
         self._cur.execute(query, params)
         self._pending = True
         return self
@@ -219,13 +219,21 @@ def map_db_error(exc: psycopg.Error) -> AppError | None:
     if state == "VS409":
         return ConflictError(detail, code="INVALID_STATUS_TRANSITION")
     if isinstance(exc, pgerrors.UniqueViolation):
-        return ConflictError("A record with the same unique values already exists", code="DUPLICATE",
-                             details={"constraint": diag.constraint_name if diag else None})
+        return ConflictError(
+            "A record with the same unique values already exists",
+            code="DUPLICATE",
+            details={"constraint": diag.constraint_name if diag else None},
+        )
     if isinstance(exc, pgerrors.ForeignKeyViolation):
-        return NotFoundError("A referenced record does not exist", code="REFERENCE_NOT_FOUND",
-                             details={"constraint": diag.constraint_name if diag else None})
+        return NotFoundError(
+            "A referenced record does not exist",
+            code="REFERENCE_NOT_FOUND",
+            details={"constraint": diag.constraint_name if diag else None},
+        )
     if isinstance(exc, (pgerrors.CheckViolation, pgerrors.NotNullViolation)):
-        return ValidationError(f"Invalid value: {detail}", details={"constraint": diag.constraint_name if diag else None})
+        return ValidationError(
+            f"Invalid value: {detail}", details={"constraint": diag.constraint_name if diag else None}
+        )
     if isinstance(exc, (pgerrors.InvalidTextRepresentation, pgerrors.DataException)):
         return BadRequestError(f"Invalid value: {detail}")
     if isinstance(exc, pgerrors.InsufficientPrivilege):

@@ -34,7 +34,13 @@ def mint_user_jwt(
 ) -> str:
     """Sign a user token (dev tools and tests; production tokens come from Supabase Auth)."""
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": user_id, "role": role, "iat": now, "exp": now + ttl_seconds, "aud": "authenticated"}
+    claims: dict[str, Any] = {
+        "sub": user_id,
+        "role": role,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "aud": "authenticated",
+    }
     if email:
         claims["email"] = email
     return pyjwt.encode(claims, secret, algorithm=_ALGORITHM)

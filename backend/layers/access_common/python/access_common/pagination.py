@@ -32,7 +32,9 @@ def _as_int(name: str, raw: str | int | None, default: int) -> int:
     try:
         return int(raw)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be an integer", details=[{"field": name, "message": "not an integer"}]) from None
+        raise ValidationError(
+            f"{name} must be an integer", details=[{"field": name, "message": "not an integer"}]
+        ) from None
 
 
 def parse_pagination(query: Mapping[str, str | None] | None) -> Page:
@@ -42,7 +44,8 @@ def parse_pagination(query: Mapping[str, str | None] | None) -> Page:
     offset = _as_int("offset", query.get("offset"), 0)
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(
-            f"limit must be between 1 and {MAX_LIMIT}", details=[{"field": "limit", "message": "out of range"}]
+            f"limit must be between 1 and {MAX_LIMIT}",
+            details=[{"field": "limit", "message": "out of range"}],
         )
     if offset < 0:
         raise ValidationError("offset must be >= 0", details=[{"field": "offset", "message": "out of range"}])

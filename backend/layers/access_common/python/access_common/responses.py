@@ -48,9 +48,13 @@ def error_body(message: str, code: str, details: Any = None) -> dict[str, Any]:
 
 def error(err: AppError) -> Response[str]:
     return Response(
-        status_code=err.status, body=to_json(error_body(err.message, err.code, err.details)), headers=dict(_HEADERS)
+        status_code=err.status,
+        body=to_json(error_body(err.message, err.code, err.details)),
+        headers=dict(_HEADERS),
     )
 
 
 def error_response(status: int, message: str, code: str, details: Any = None) -> Response[str]:
-    return Response(status_code=status, body=to_json(error_body(message, code, details)), headers=dict(_HEADERS))
+    return Response(
+        status_code=status, body=to_json(error_body(message, code, details)), headers=dict(_HEADERS)
+    )

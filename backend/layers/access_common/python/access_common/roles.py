@@ -45,7 +45,9 @@ def membership(cur: Any, principal: Principal, org_id: uuid.UUID) -> Membership:
         {"org": org_id, "uid": principal.user_id},
     )
     row = cur.fetchone() or {}
-    return Membership(org_id=org_id, org_role=row.get("org_role"), is_sys_admin=row.get("sys_role") in SYS_ADMIN_ROLES)
+    return Membership(
+        org_id=org_id, org_role=row.get("org_role"), is_sys_admin=row.get("sys_role") in SYS_ADMIN_ROLES
+    )
 
 
 def require_member(cur: Any, principal: Principal, org_id: uuid.UUID) -> Membership:
@@ -63,8 +65,6 @@ def require_admin(cur: Any, principal: Principal, org_id: uuid.UUID) -> Membersh
 
 
 def is_sys_admin(cur: Any, principal: Principal) -> bool:
-    cur.execute(
-        "SELECT sys_role FROM public.user_profiles WHERE user_id = %s", (principal.user_id,)
-    )
+    cur.execute("SELECT sys_role FROM public.user_profiles WHERE user_id = %s", (principal.user_id,))
     row = cur.fetchone()
     return bool(row and row["sys_role"] in SYS_ADMIN_ROLES)

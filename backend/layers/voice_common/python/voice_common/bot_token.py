@@ -47,7 +47,9 @@ def issue(session_id: uuid.UUID | str, ttl_seconds: int, *, now: float | None = 
     return f"{message}.{_sign(message)}"
 
 
-def verify(token: str | None, session_id: uuid.UUID | str | None = None, *, now: float | None = None) -> uuid.UUID:
+def verify(
+    token: str | None, session_id: uuid.UUID | str | None = None, *, now: float | None = None
+) -> uuid.UUID:
     """The session a valid token is for; 401 if forged/expired/malformed, 403 if for another session."""
     if not token:
         raise UnauthorizedError("Bot token required", code="BOT_TOKEN_REQUIRED")
