@@ -1,5 +1,5 @@
 -- module-voice schema 002: voice_configs, the Pipecat interview configurations of an organization.
--- Seed: technical specification 2.3 (without its DROP TABLE), plus the fixes listed below.
+-- Seed: technical specification 2.3 (minus its destructive preamble), plus the fixes listed below.
 
 CREATE TABLE IF NOT EXISTS public.voice_configs (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -1,5 +1,5 @@
 -- module-voice schema 003: voice_sessions, one interview of one candidate.
--- Seed: technical specification 2.1 + data model (workspace_id), without the DROP TABLE; plus the
+-- Seed: technical specification 2.1 + data model (workspace_id), minus the destructive preamble; plus the
 -- dispatch/bot columns of docs/contracts.md. The status machine lives in 004.
 
 CREATE TABLE IF NOT EXISTS public.voice_sessions (

@@ -106,7 +106,8 @@ BEGIN
     IF NEW.status = 'active' THEN
         NEW.started_at := coalesce(NEW.started_at, now());
     ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN
-        NEW.completed_at := coalesce(NEW.completed_at, now());
+        -- Never before the start: started_at may come from a writer's clock (e.g. the bot's join time).
+        NEW.completed_at := greatest(coalesce(NEW.completed_at, now()), NEW.started_at);
         -- NULL when the interview never started (failed or cancelled before active).
         NEW.duration_seconds := coalesce(
             NEW.duration_seconds,

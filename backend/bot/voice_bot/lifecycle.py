@@ -107,12 +107,14 @@ class LifecycleClient:
         self,
         status: Callable[[], dict[str, Any]] | None = None,
         interval: float = HEARTBEAT_INTERVAL_SECONDS,
+        delay: float = 0.0,
     ) -> None:
-        """Beat every `interval` seconds until stop_heartbeats() (the first beat goes out at once)."""
+        """Beat every `interval` seconds until stop_heartbeats(), the first after `delay`."""
         if self._heartbeat_task is not None:
             return
 
         async def loop() -> None:
+            await asyncio.sleep(delay)
             while True:
                 try:
                     await self.heartbeat(status() if status else {})

@@ -211,8 +211,11 @@ class TranscriptPublisher:
                     sent_upto = min(sent_upto, min(stale) - 1)
                 for seq in sorted(self._pending):
                     if seq > sent_upto and seq in self._pending:
-                        message = {"action": "transcript", "sessionId": self._session_id}
-                        message["segment"] = self._pending[seq]
+                        message: dict[str, Any] = {
+                            "action": "transcript",
+                            "sessionId": self._session_id,
+                            "segment": self._pending[seq],
+                        }
                         await ws.send(json.dumps(message))
                         self._sent_at[seq] = time.monotonic()
                         sent_upto = seq

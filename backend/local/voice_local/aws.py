@@ -7,7 +7,9 @@ docs/contracts.md, so handler code runs unchanged against moto.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -114,6 +116,9 @@ class MotoServer:
 
         # ThreadedMotoServer binds inside its thread and would wait forever if the bind failed.
         ensure_port_free(self.requested_port, "AWS (moto)")
+        werkzeug_log = logging.getLogger("werkzeug")
+        if werkzeug_log.level == logging.NOTSET:  # one access-log line per AWS call drowns the stack's output
+            werkzeug_log.setLevel(logging.WARNING)
         self._server = ThreadedMotoServer(ip_address=HOST, port=self.requested_port, verbose=False)
         self._server.start()
         self.port = int(self._server.get_host_and_port()[1])
@@ -136,7 +141,7 @@ def aws_environment(endpoint_url: str, region: str = DEFAULT_REGION) -> dict[str
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's dummy credentials
         "AWS_SESSION_TOKEN": "testing",
     }
 
@@ -145,10 +150,12 @@ def _clients(endpoint_url: str, region: str) -> dict[str, Any]:
     import boto3
 
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region  # noqa: S106
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name=region,
     )
     return {
-        name: session.client(name, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+        name: session.client(name, endpoint_url=endpoint_url)
         for name in ("dynamodb", "s3", "sqs", "secretsmanager", "ecs", "events", "ec2")
     }
 
@@ -185,7 +192,9 @@ def _queue(sqs: Any, name: str, visibility_timeout: int) -> tuple[str, str]:
     dlq_url = sqs.create_queue(QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": "1209600"})[
         "QueueUrl"
     ]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(DLQ_MAX_RECEIVE_COUNT)})
     url = sqs.create_queue(
         QueueName=name,
@@ -217,14 +226,14 @@ def create_resources(
     _table(c["dynamodb"], names.idempotency_table, "id", "expiration")
 
     s3 = c["s3"]
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket=names.transcript_bucket)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
     s3.put_bucket_encryption(
         Bucket=names.transcript_bucket,
         ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+            ]
         },
     )
     s3.put_public_access_block(
@@ -258,21 +267,33 @@ def create_resources(
                 "name": BOT_CONTAINER_NAME,
                 "image": "cora/voice-bot:local",
                 "essential": True,
+                # Container-level memory: moto's run_task sums it for placement (fails without it).
+                "memory": 2048,
                 "environment": [{"name": "AWS_REGION", "value": region}],
             }
         ],
     )
     # moto's default VPC provides the subnets and security group run_task's awsvpc config needs.
     ec2 = c["ec2"]
-    subnets = [s["SubnetId"] for s in ec2.describe_subnets(
-        Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]][:2]
-    groups = [g["GroupId"] for g in ec2.describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": ["default"]}])["SecurityGroups"]][:1]
+    subnets = [
+        s["SubnetId"]
+        for s in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    ][:2]
+    groups = [
+        g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["default"]}])[
+            "SecurityGroups"
+        ]
+    ][:1]
 
     c["events"].put_rule(
         Name=names.ecs_task_state_rule,
         EventPattern=json.dumps(
-            {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {"clusterArn": [cluster_arn]}}
+            {
+                "source": ["aws.ecs"],
+                "detail-type": ["ECS Task State Change"],
+                "detail": {"clusterArn": [cluster_arn]},
+            }
         ),
         State="ENABLED",
     )

@@ -40,6 +40,7 @@ HOST = "127.0.0.1"  # never anything else: the stack holds dev credentials and u
 API_ID = "local"
 WS_PATH = "/ws"
 MAX_WS_MESSAGE = 128 * 1024  # API Gateway's WebSocket message (and PostToConnection) limit
+REST_TIMEOUT_SECONDS = 29.0  # API Gateway's REST integration timeout (the Lambda itself runs on)
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
@@ -178,6 +179,7 @@ class Gateway:
     ) -> None:
         self.spec = spec or load_module_spec()
         self.stage = stage
+        self.rest_timeout = REST_TIMEOUT_SECONDS
         self.connections: dict[str, Connection] = {}
         self.port: int | None = None
         self._invoker = invoker or _default_invoker
@@ -379,14 +381,25 @@ class Gateway:
                 "apiId": API_ID,
                 "protocol": f"HTTP/{request.version.major}.{request.version.minor}",
                 "domainName": request.host,
-                "identity": {"sourceIp": request.remote or HOST, "userAgent": request.headers.get("User-Agent")},
+                "identity": {
+                    "sourceIp": request.remote or HOST,
+                    "userAgent": request.headers.get("User-Agent"),
+                },
                 "authorizer": authorizer,
             },
             "body": body,
             "isBase64Encoded": is_base64,
         }
         try:
-            result = await self._invoke(route.lambda_name, event, f"{request.method} {request.path}")
+            result = await asyncio.wait_for(
+                self._invoke(route.lambda_name, event, f"{request.method} {request.path}"),
+                self.rest_timeout,
+            )
+        except TimeoutError:
+            log.warning("%s %s timed out after %.0f s", request.method, request.path, self.rest_timeout)
+            return error_response(
+                504, "Endpoint request timed out", "GATEWAY_TIMEOUT", headers={"x-amzn-RequestId": request_id}
+            )
         except Exception:
             return error_response(
                 502, "Internal server error", "BAD_GATEWAY", headers={"x-amzn-RequestId": request_id}
@@ -507,13 +520,20 @@ class Gateway:
         self, request: web.Request, name: str, connection: Connection, body: str, is_base64: bool
     ) -> None:
         route = self.select_route(None if is_base64 else body)
-        context = self._ws_context(request, connection.connection_id, route or "", "MESSAGE", connection.connected_at)
+        context = self._ws_context(
+            request, connection.connection_id, route or "", "MESSAGE", connection.connected_at
+        )
         if route is None:
             # No matching route and no $default route: API Gateway answers the client itself.
             await self._send(
                 connection,
-                json.dumps({"message": "Forbidden", "connectionId": connection.connection_id,
-                            "requestId": context["requestId"]}),
+                json.dumps(
+                    {
+                        "message": "Forbidden",
+                        "connectionId": connection.connection_id,
+                        "requestId": context["requestId"],
+                    }
+                ),
             )
             return
         context["messageId"] = _connection_id()
@@ -523,8 +543,13 @@ class Gateway:
         except Exception:
             await self._send(
                 connection,
-                json.dumps({"message": "Internal server error", "connectionId": connection.connection_id,
-                            "requestId": context["requestId"]}),
+                json.dumps(
+                    {
+                        "message": "Internal server error",
+                        "connectionId": connection.connection_id,
+                        "requestId": context["requestId"],
+                    }
+                ),
             )
             return
         reply = result.get("body") if isinstance(result, dict) else None
@@ -576,11 +601,12 @@ class Gateway:
                 await connection.ws.send_bytes(data)
             return web.Response(status=200)
         if request.method == "GET":
+            # The wire names of GetConnection are camelCase (boto3 maps them to ConnectedAt, ...).
             return web.json_response(
                 {
-                    "ConnectedAt": _iso(connection.connected_at),
-                    "LastActiveAt": _iso(connection.last_active_at),
-                    "Identity": {"SourceIp": connection.source_ip, "UserAgent": connection.user_agent},
+                    "connectedAt": _iso(connection.connected_at),
+                    "lastActiveAt": _iso(connection.last_active_at),
+                    "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
                 }
             )
         if request.method == "DELETE":

@@ -151,7 +151,9 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def lambda_context(name: str, *, timeout_seconds: float = 30.0, memory_limit_in_mb: int = 512) -> LambdaContext:
+def lambda_context(
+    name: str, *, timeout_seconds: float = 30.0, memory_limit_in_mb: int = 512
+) -> LambdaContext:
     """A fresh context for one invocation of Lambda ``name`` (new request id, full time budget)."""
     return LambdaContext(
         function_name=name, timeout_seconds=timeout_seconds, memory_limit_in_mb=memory_limit_in_mb

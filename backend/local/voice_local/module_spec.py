@@ -64,7 +64,9 @@ def parse_module_spec(data: dict[str, Any]) -> ModuleSpec:
         elif kind == "websocket":
             ws_lambda = name
             for route in entry.get("routes", []):
-                ws_routes.add(route if isinstance(route, str) else str(route.get("routeKey") or route["route"]))
+                ws_routes.add(
+                    route if isinstance(route, str) else str(route.get("routeKey") or route["route"])
+                )
     return ModuleSpec(tuple(rest), ws_lambda, frozenset(ws_routes))
 
 

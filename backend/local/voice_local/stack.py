@@ -14,12 +14,21 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Iterable
 from pathlib import Path
 from typing import Any
 
 from voice_local import tokens
-from voice_local.aws import MotoServer, configure_environment, create_resources, ensure_port_free
+from voice_local.aws import (
+    MotoServer,
+    PortInUseError,
+    aws_environment,
+    configure_environment,
+    create_resources,
+    ensure_port_free,
+)
+from voice_local.daily_standin import DailyStandIn
 from voice_local.gateway import Gateway, Invoker
 from voice_local.lambdas import REPO_ROOT
 from voice_local.module_spec import ModuleSpec
@@ -29,6 +38,7 @@ log = logging.getLogger("voice_local.stack")
 DEFAULT_PORT = 8080
 DEFAULT_AWS_PORT = 5001
 DEFAULT_DATA_DIR = REPO_ROOT / ".local"
+REAL_DAILY_API_URL = "https://api.daily.co/v1"
 
 
 class StackError(RuntimeError):
@@ -60,17 +70,15 @@ class Database:
             return self.url
         from voice_local.pg import embedded_database_url
 
-        self.url = embedded_database_url(self.data_dir)
+        self.url = embedded_database_url(self.pgdata)
         return self.url
 
     def stop(self) -> None:
         if not self.embedded or self.url is None:
             return
-        import pgserver
+        from voice_local.pg import stop_embedded
 
-        server = pgserver.PostgresServer._instances.get(self.pgdata.resolve())
-        if server is not None:
-            server.cleanup()  # pg_ctl stop, unless another process still holds a handle
+        stop_embedded(self.pgdata)  # pg_ctl stop, unless another process still holds a handle
         self.url = None
 
 
@@ -95,7 +103,12 @@ class LocalStack:
         token_ttl_seconds: int = tokens.DEV_TOKEN_TTL_SECONDS,
         spec: ModuleSpec | None = None,
         invoker: Invoker | None = None,
+        simulate: bool = False,
     ) -> None:
+        """``simulate``: run the event sources (SQS mappings, watchdog schedule, ECS task events) and the
+        simulated bots (voice_local.sim_bot), so a started session runs a whole interview (``make dev``)."""
+        self.simulate = simulate
+        self.background: list[Any] = []  # EventSources, SimBotFleet: started last, stopped first
         self.port = port
         self.aws_port = aws_port
         self.data_dir = Path(data_dir).resolve()
@@ -107,6 +120,8 @@ class LocalStack:
         self.database: Database | None = None
         self.database_url: str | None = None
         self.moto = MotoServer(aws_port)
+        self.daily: DailyStandIn | None = None
+        self.daily_api_url: str | None = None
         self.gateway = Gateway(spec, invoker=invoker)
         self.environment: dict[str, str] = {}
         self.resources: dict[str, str] = {}
@@ -135,7 +150,7 @@ class LocalStack:
         return self.moto.endpoint_url
 
     def token(self, user: str) -> str:
-        """The JWT of a seeded user: ``acmeOwner``, ``acmeAdmin``, ``acmeMember``, ``globexMember``, ``platformAdmin``."""
+        """The JWT of a seeded user (``acmeOwner``, ``acmeAdmin``, ``acmeMember``, ``globexMember``, ...)."""
         if self.tokens is None:
             raise RuntimeError("no seeded users (database=False or seed=False)")
         return str(self.tokens["users"][user]["token"])
@@ -168,16 +183,24 @@ class LocalStack:
         self.jwt_secret = secret
         self._set_env({"SUPABASE_JWT_SECRET": secret})
 
+        # PostgreSQL (start, migrate, seed) and AWS (moto, resources) are independent: start them together.
+        steps = [asyncio.to_thread(self._start_aws), asyncio.to_thread(self._start_daily)]
         if self.use_database:
-            await asyncio.to_thread(self._start_database)
+            steps.append(asyncio.to_thread(self._start_database))
+        outcomes = await asyncio.gather(*steps, return_exceptions=True)  # all settled before any cleanup
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        endpoint = self.moto.endpoint_url
 
-        endpoint = await asyncio.to_thread(self.moto.start)
-        self.resources = await asyncio.to_thread(create_resources, endpoint)
-
-        port = await self.gateway.start(self.port)
+        try:
+            port = await self.gateway.start(self.port)
+        except OSError as exc:  # taken since the check at the beginning
+            raise PortInUseError(exc.errno, f"gateway port 127.0.0.1:{self.port} is already in use") from exc
         base = f"http://127.0.0.1:{port}"
         extra = {
             "SUPABASE_JWT_SECRET": secret,
+            "DAILY_API_URL": self.daily_api_url or REAL_DAILY_API_URL,
             "WEBSOCKET_API_ENDPOINT": base,
             "WEBSOCKET_URL": self.gateway.websocket_url,
             "API_BASE_URL": self.gateway.rest_url,
@@ -186,15 +209,49 @@ class LocalStack:
         if self.database_url:
             extra["DATABASE_URL"] = self.database_url
         # No await between the gateway's start and this: no request can reach a Lambda before its env.
-        self._snapshot_env([*tokens_env_keys(endpoint, self.resources), *extra])
+        self._snapshot_env([*_configured_keys(endpoint, self.resources), *extra])
         self.environment = configure_environment(endpoint, self.resources, extra=extra)
         _reset_layer_caches()
+        if self.simulate and self.use_database:
+            self._start_background(endpoint)
 
         if self.write_files:
             self._write_files()
         log.info("local stack up: %s (AWS %s)", self.rest_url, endpoint)
 
+    def _start_aws(self) -> None:
+        started = time.perf_counter()
+        endpoint = self.moto.start()
+        self.resources = create_resources(endpoint)
+        log.info("AWS (moto) ready on %s in %.1f s", endpoint, time.perf_counter() - started)
+
+    def _start_background(self, endpoint: str) -> None:
+        from voice_common.settings import get_settings
+        from voice_local.event_sources import EventSources
+        from voice_local.sim_bot import SimBotFleet
+
+        sources = EventSources(aws_endpoint=endpoint, env=self.environment)
+        sources.start()
+        self.background.append(sources)
+        fleet = SimBotFleet(
+            aws_endpoint=endpoint,
+            standby_queue_url=self.environment.get("STANDBY_QUEUE_URL"),
+            cluster=self.environment.get("ECS_CLUSTER"),
+            pool_size=get_settings().standby_pool_size,
+        )
+        fleet.start()
+        self.background.append(fleet)
+
+    def _start_daily(self) -> None:
+        """Daily's real API when ``DAILY_API_KEY`` is set, else the local stand-in on a free port."""
+        if os.environ.get("DAILY_API_KEY"):
+            self.daily_api_url = os.environ.get("DAILY_API_URL") or REAL_DAILY_API_URL
+            return
+        self.daily = DailyStandIn(port=0)
+        self.daily_api_url = self.daily.start()
+
     def _start_database(self) -> None:
+        started = time.perf_counter()
         url = self._explicit_database_url or os.environ.get("DATABASE_URL")
         self.database = Database(self.data_dir, url)
         try:
@@ -211,7 +268,12 @@ class LocalStack:
             from voice_local.seed import seed
 
             self.seeded = seed(self.database_url)
-            self.tokens = tokens.dev_tokens(self.seeded, secret=self.jwt_secret or "", ttl_seconds=self.token_ttl_seconds)
+            self.tokens = tokens.dev_tokens(
+                self.seeded, secret=self.jwt_secret or "", ttl_seconds=self.token_ttl_seconds
+            )
+        log.info(
+            "PostgreSQL ready (schema applied, demo data seeded) in %.1f s", time.perf_counter() - started
+        )
 
     def _write_files(self) -> None:
         document = tokens.stack_document(
@@ -219,6 +281,7 @@ class LocalStack:
             websocket_url=self.websocket_url,
             aws_endpoint=self.aws_endpoint,
             database_url=self.database_url,
+            daily_api_url=self.daily_api_url,
             pid=os.getpid(),
         )
         tokens.write_json(self.data_dir / tokens.STACK_FILE, document)
@@ -230,19 +293,16 @@ class LocalStack:
         if not self._started:
             return
         self._started = False
-        steps: list[tuple[str, Callable[[], Any]]] = [
-            ("gateway", self.gateway.stop),
-            ("moto", lambda: asyncio.to_thread(self.moto.stop)),
-        ]
+        for worker in reversed(self.background):
+            await _quietly(type(worker).__name__, asyncio.to_thread(worker.stop))
+        self.background.clear()
+        await _quietly("gateway", self.gateway.stop())
+        await _quietly("moto", asyncio.to_thread(self.moto.stop))
+        if self.daily is not None:
+            await _quietly("Daily stand-in", asyncio.to_thread(self.daily.stop))
+            self.daily = None
         if self.database is not None:
-            steps.append(("postgres", lambda: asyncio.to_thread(self.database.stop) if self.database else None))
-        for name, step in steps:
-            try:
-                result = step()
-                if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                    await result
-            except Exception:
-                log.exception("stopping %s failed", name)
+            await _quietly("postgres", asyncio.to_thread(self.database.stop))
         self.database = None
         if self.write_files:
             (self.data_dir / tokens.STACK_FILE).unlink(missing_ok=True)
@@ -255,7 +315,7 @@ class LocalStack:
         self._snapshot_env(values)
         os.environ.update(values)
 
-    def _snapshot_env(self, keys: Any) -> None:
+    def _snapshot_env(self, keys: Iterable[str]) -> None:
         for key in keys:
             self._saved_env.setdefault(key, os.environ.get(key))
 
@@ -268,11 +328,19 @@ class LocalStack:
         self._saved_env.clear()
 
 
-def tokens_env_keys(endpoint: str, resources: dict[str, str]) -> list[str]:
+def _configured_keys(endpoint: str, resources: dict[str, str]) -> list[str]:
     """Every variable ``configure_environment`` sets (so ``stop`` can restore them)."""
-    from voice_local.aws import aws_environment
-
     return [*aws_environment(endpoint), "POWERTOOLS_TRACE_DISABLED", *resources]
+
+
+async def _quietly(what: str, step: Awaitable[Any]) -> None:
+    """Await one shutdown step; a failure is logged and the remaining steps still run."""
+    started = time.perf_counter()
+    try:
+        await step
+    except Exception:
+        log.exception("stopping %s failed", what)
+    log.debug("stopped %s in %.2f s", what, time.perf_counter() - started)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -289,3 +357,8 @@ def _reset_layer_caches() -> None:
         return
     reset_clients()
     reset_connection()
+    try:
+        from voice_common.api.health import reset_clients as reset_health_clients
+    except ImportError:
+        return
+    reset_health_clients()

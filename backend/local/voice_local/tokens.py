@@ -50,35 +50,38 @@ def load_or_create_jwt_secret(data_dir: Path) -> str:
     return secret
 
 
-def _user(entry: Any) -> dict[str, Any]:
-    """Accept ``{"id", "email", "orgRole"|"org_role", ...}`` or a bare id from the seed result."""
-    if isinstance(entry, Mapping):
-        out = {str(k): v for k, v in entry.items()}
-        if "org_role" in out and "orgRole" not in out:
-            out["orgRole"] = out.pop("org_role")
-        if "sys_role" in out and "sysRole" not in out:
-            out["sysRole"] = out.pop("sys_role")
-        out["id"] = str(out.get("id") or out.get("user_id"))
-        out.pop("user_id", None)
-        return out
-    return {"id": str(entry)}
+def camel(key: str) -> str:
+    """``acme_owner`` -> ``acmeOwner`` (the seed speaks snake_case, the JSON files camelCase)."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _ids(group: Mapping[str, Any]) -> dict[str, str]:
+    return {camel(k): str(v["id"] if isinstance(v, Mapping) else v) for k, v in group.items()}
 
 
 def dev_tokens(
     seeded: Mapping[str, Any], *, secret: str, ttl_seconds: int = DEV_TOKEN_TTL_SECONDS
 ) -> dict[str, Any]:
-    """The content of ``dev-tokens.json``: org ids and, per seeded user, id, email, org role and a JWT."""
+    """The content of ``dev-tokens.json`` from ``voice_local.seed.seed()``'s result.
+
+    ``orgs`` (key -> id), ``users`` (``acmeOwner`` ... -> id, email, orgRole, sysRole, orgId, token) and,
+    for convenience in curl sessions, the ids of the seeded workspaces, knowledge bases and configs.
+    """
     from access_common.jwt import mint_user_jwt
 
-    orgs = {str(k): str(v.get("id") if isinstance(v, Mapping) else v) for k, v in seeded["orgs"].items()}
     users: dict[str, Any] = {}
     for key, entry in seeded["users"].items():
-        user = _user(entry)
-        user.setdefault("email", None)
-        user.setdefault("orgRole", None)
+        user: dict[str, Any] = {"id": None, "email": None, "orgRole": None}
+        user.update({camel(k): v for k, v in entry.items()} if isinstance(entry, Mapping) else {"id": entry})
+        user["id"] = str(user["id"])
         user["token"] = mint_user_jwt(user["id"], user["email"], secret=secret, ttl_seconds=ttl_seconds)
-        users[str(key)] = user
-    return {"orgs": orgs, "users": users}
+        users[camel(key)] = user
+    document: dict[str, Any] = {"orgs": _ids(seeded["orgs"]), "users": users}
+    for group in ("workspaces", "knowledge_bases", "configs"):
+        if seeded.get(group):
+            document[camel(group)] = _ids(seeded[group])
+    return document
 
 
 def redact_database_url(url: str) -> str:
@@ -97,7 +100,13 @@ def redact_database_url(url: str) -> str:
 
 
 def stack_document(
-    *, rest_url: str, websocket_url: str, aws_endpoint: str, database_url: str | None, pid: int
+    *,
+    rest_url: str,
+    websocket_url: str,
+    aws_endpoint: str,
+    database_url: str | None,
+    pid: int,
+    daily_api_url: str | None = None,
 ) -> dict[str, Any]:
     """The content of ``stack.json`` (no secrets: the database URL loses its password)."""
     return {
@@ -105,5 +114,6 @@ def stack_document(
         "websocketUrl": websocket_url,
         "awsEndpoint": aws_endpoint,
         "databaseUrl": redact_database_url(database_url) if database_url else None,
+        "dailyApiUrl": daily_api_url,
         "pid": pid,
     }

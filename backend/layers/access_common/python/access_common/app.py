@@ -29,9 +29,14 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    # ('body', 'interviewType') -> 'interviewType'; ('query', 'limit') -> 'limit'; ('body',) -> 'body'
-    parts = [str(p) for p in loc if not isinstance(p, int)]
-    return ".".join(parts[1:]) if len(parts) > 1 else (parts[0] if parts else "request")
+    # ('body', 'interviewType') -> 'interviewType'; ('query', 'limit') -> 'limit'; ('body',) -> 'body';
+    # items keep their index: ('body', 'configJson', 'questions', 1, 'id') -> 'configJson.questions[1].id'
+    if len(loc) < 2:
+        return str(loc[0]) if loc else "request"
+    field = ""
+    for part in loc[1:]:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    return field
 
 
 def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:

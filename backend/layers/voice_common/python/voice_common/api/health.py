@@ -43,8 +43,15 @@ def _client(service: str) -> Any:
                 read_timeout=PROBE_TIMEOUT_SECONDS,
                 retries={"max_attempts": 1, "mode": "standard"},
             )
-            _clients[service] = boto3.client(service, config=config)
+            make_client: Any = boto3.client  # the service name is dynamic; the stubs want a literal
+            _clients[service] = make_client(service, config=config)
         return _clients[service]
+
+
+def reset_clients() -> None:
+    """Forget the probe clients (the local stack and tests switch AWS endpoints)."""
+    with _clients_lock:
+        _clients.clear()
 
 
 def _setting(name: str) -> str:
