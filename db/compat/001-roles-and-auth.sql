@@ -21,10 +21,16 @@ BEGIN
     END IF;
 
     -- The connecting role must be able to `SET LOCAL ROLE` to each API role, as Supabase's
-    -- authenticator and postgres roles can. Superusers already can; others get the membership.
+    -- authenticator role can. Superusers already can; others get the membership where they may grant
+    -- it (a role's creator may). Elsewhere the platform manages memberships: warn, don't fail.
     FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
         IF NOT pg_has_role(current_user, r, 'MEMBER') THEN
-            EXECUTE format('GRANT %I TO %I', r, current_user);
+            BEGIN
+                EXECUTE format('GRANT %I TO %I', r, current_user);
+            EXCEPTION WHEN insufficient_privilege THEN
+                RAISE WARNING 'module-voice: % cannot grant itself role %; SET ROLE % will fail for it',
+                    current_user, r, r;
+            END;
         END IF;
     END LOOP;
 END

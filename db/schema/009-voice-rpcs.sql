@@ -5,14 +5,14 @@
 -- apply: a session the caller may not see yields NULL, another org's statistics yield zeros.
 
 -- A session with its configuration, transcript and analytics (NULL when not visible to the caller).
--- bot_room_token is never part of the result.
+-- The bot's secrets (bot_room_token, and bot_token_hash of schema 020) are never part of the result.
 CREATE OR REPLACE FUNCTION public.get_voice_session_details(p_session_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
 SECURITY INVOKER
 SET search_path = ''
 AS $$
     SELECT jsonb_build_object(
-        'session', to_jsonb(s) - 'bot_room_token',
+        'session', to_jsonb(s) - 'bot_room_token' - 'bot_token_hash',
         'config', to_jsonb(c),
         'transcript', to_jsonb(t),
         'analytics', to_jsonb(a)

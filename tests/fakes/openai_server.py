@@ -8,7 +8,8 @@
 ``POST /v1/chat/completions`` pops the next scripted ``Reply`` (status, content, headers, delay);
 with an empty script it asks ``responder``; with neither it answers 500 so a test never passes on a
 default. A wrong bearer key gets 401 (as OpenAI answers; the script is not consumed). Every request is
-recorded (``requests``) with its parsed JSON body, so tests assert what the client sent (model, response_format, prompt size).
+recorded (``requests``) with its parsed JSON body, so tests assert what the client sent (model,
+response_format, prompt size).
 """
 
 from __future__ import annotations

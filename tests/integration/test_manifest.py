@@ -19,7 +19,8 @@ def _app_routes(name: str) -> set[tuple[str, str]]:
     from voice_local.lambdas import load_lambda
 
     load_lambda(name)
-    module: Any = sys.modules[f"lambda_function__{re.sub(r'\W', '_', name)}"]
+    safe = re.sub(r"\W", "_", name)
+    module: Any = sys.modules[f"lambda_function__{safe}"]
     app = module.app
     return {
         (route.method, re.sub(r"<(\w+)>", r"{\1}", route.path))

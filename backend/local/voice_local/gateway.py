@@ -155,6 +155,7 @@ class Connection:
     source_ip: str
     user_agent: str
     last_active_at: int = 0
+    server_close_code: int | None = None  # set when the gateway closes it (shutdown, DELETE @connections)
     inbox: asyncio.Queue[tuple[str, bool] | None] = field(default_factory=asyncio.Queue)
 
 
@@ -206,7 +207,7 @@ class Gateway:
 
     @property
     def websocket_url(self) -> str:
-        return f"ws://{HOST}:{self.port}{WS_PATH}"
+        return self.base_url.replace("http://", "ws://", 1) + WS_PATH
 
     async def start(self, port: int = 8080) -> int:
         """Listen on 127.0.0.1:``port`` (0 = a free port); returns the port. OSError when it is taken."""
@@ -256,9 +257,11 @@ class Gateway:
         return app
 
     async def _close_connections(self, _app: web.Application) -> None:
+        connections = list(self.connections.values())
+        for connection in connections:
+            connection.server_close_code = 1001
         await asyncio.gather(
-            *(c.ws.close(code=1001, message=b"Going away") for c in list(self.connections.values())),
-            return_exceptions=True,
+            *(c.ws.close(code=1001, message=b"Going away") for c in connections), return_exceptions=True
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -563,7 +566,7 @@ class Gateway:
         context = self._ws_context(
             request, connection.connection_id, "$disconnect", "DISCONNECT", connection.connected_at
         )
-        context["disconnectStatusCode"] = connection.ws.close_code
+        context["disconnectStatusCode"] = connection.server_close_code or connection.ws.close_code
         context["disconnectReason"] = ""
         event = {
             "headers": {"Host": request.host},
@@ -611,6 +614,7 @@ class Gateway:
             )
         if request.method == "DELETE":
             # The close handshake finishes in the background; the caller (often a Lambda) does not wait.
+            connection.server_close_code = 1000
             task = asyncio.create_task(connection.ws.close(code=1000, message=b"Connection deleted"))
             self._background.add(task)
             task.add_done_callback(self._background.discard)

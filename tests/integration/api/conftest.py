@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.api import ApiResponse
-from tests.fixtures.db import SAMPLE_CONFIG_JSON, Org, User
+from tests.fixtures.db import Org, User
 
 Call = Callable[..., ApiResponse]
 
@@ -61,7 +61,6 @@ class Team:
     other_org: Org
     outsider: User  # admin of other_org, not in org
     platform_admin: User  # sys_admin without membership in org
-    ids: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -124,4 +123,4 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-__all__ = ["CONFIG_JSON", "SAMPLE_CONFIG_JSON", "Call", "LifecycleCalls", "Team", "config_json", "new_id"]
+__all__ = ["CONFIG_JSON", "Call", "LifecycleCalls", "Team", "config_json", "new_id"]

@@ -96,6 +96,7 @@ def test_create_accepts_snake_case_and_normalises_email(sessions_api: Call, team
         "ada@",
         "ada@exa_mple.com",
         "ada@example.c0m",
+        "ada\u00a0lovelace@example.com",
         ".ada@example.com",
         "ada..x@example.com",
         "a@-example.com",

@@ -1,4 +1,4 @@
-"""Helpers of the completion suite: segments, an isolated worker queue, and the worker Lambda driven by SQS."""
+"""Helpers of the completion suite: segments, scripted model answers, the worker Lambda fed from SQS."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ def insert_segments(conn: Any, session_id: Any, rows: Iterable[tuple[int, str, s
     """Persist segments as the bot path does (org_id is filled in by the database from the session)."""
     with conn.cursor() as cur:
         cur.executemany(
-            "INSERT INTO public.voice_transcript_segments (session_id, seq, speaker, text, start_time, end_time,"
-            " confidence) VALUES (%s, %s, %s, %s, %s, %s, 0.93)",
+            "INSERT INTO public.voice_transcript_segments"
+            " (session_id, seq, speaker, text, start_time, end_time, confidence)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 0.93)",
             [(session_id, seq, speaker, text, start, end) for seq, speaker, text, start, end in rows],
         )
 
@@ -36,10 +37,11 @@ INTERVIEW = [
 
 def sixty_minute_interview(words_target: int = 10_000) -> list[tuple[int, str, str, float, float]]:
     """About ``words_target`` words over 60 minutes: 15 s interviewer turns, 45 s candidate answers."""
-    vocabulary = (
+    sentence = (
         "we had a queue in front of the main database and when the load went up I added more workers "
         "but the real fix was to batch the writes so each request did less work and the latency dropped"
-    ).split()
+    )
+    vocabulary = sentence.split(" ")
     size = len(vocabulary)
     rows: list[tuple[int, str, str, float, float]] = []
     seq, t, words, n = 0, 0.0, 0, 0

@@ -135,7 +135,7 @@ def test_rerunning_the_step_changes_nothing(
     key = first["s3_url"].split(f"s3://{versioned_bucket}/", 1)[1]
     assert len(versions(aws_clients("s3"), versioned_bucket, key)) == 1  # no second S3 version either
 
-    # A segment arriving late (after completion) changes the transcript: same key, a new version, analytics again.
+    # A segment arriving after completion changes the transcript: same key, new version, analytics again.
     insert_segments(
         admin_conn, session["id"], [(7, "candidate", "One more thing: we also load tested.", 31.0, 34.0)]
     )

@@ -75,6 +75,7 @@ def test_session_details_for_a_member(org_a, as_user):
     assert details["session"]["duration_seconds"] == 120
     assert details["session"]["daily_room_token"] == "candidate-token"
     assert "bot_room_token" not in details["session"]
+    assert "bot_token_hash" not in details["session"]
     assert details["config"]["id"] == str(org_a["config"]["id"])
     assert details["transcript"]["id"] == str(org_a["transcript_id"])
     assert float(details["analytics"]["overall_score"]) == 82.5

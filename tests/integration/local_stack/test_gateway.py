@@ -365,6 +365,28 @@ def test_ws_without_default_route_the_gateway_answers_forbidden():
     assert [e["requestContext"]["routeKey"] for e in events] == ["$connect", "ping", "$disconnect"]
 
 
+def test_stopping_the_gateway_closes_sockets_and_runs_disconnect():
+    events: list[dict[str, Any]] = []
+
+    def invoker(name: str, event: dict[str, Any]) -> dict[str, Any]:
+        events.append(event)
+        return {"statusCode": 200}
+
+    gateway = Gateway(ModuleSpec((), "ws", frozenset({"$connect", "$disconnect"})), invoker=invoker)
+    loop = BackgroundLoop()
+    loop.run(gateway.start(0))
+    try:
+        with ws_client.connect(gateway.websocket_url, open_timeout=10) as ws:
+            loop.run(gateway.stop())
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+    finally:
+        loop.close()
+    assert [e["requestContext"]["routeKey"] for e in events] == ["$connect", "$disconnect"]
+    assert events[-1]["requestContext"]["disconnectStatusCode"] == 1001
+
+
 def test_route_selection():
     spec = ModuleSpec((), "ws", frozenset({"$connect", "$disconnect", "$default", "subscribe"}))
     gateway = Gateway(spec, invoker=lambda n, e: None, verify_token=lambda t: {})

@@ -465,3 +465,9 @@ def test_a_token_that_expires_while_connected_stops_publishing(connect, world, b
     reply = publish(bot, world.session_id, segment(2))
     assert (reply["type"], reply["code"]) == ("error", "TOKEN_EXPIRED")
     assert [r["seq"] for r in stored(admin_conn, world.session_id)] == [1]
+
+
+def test_module_json_declares_exactly_the_handled_routes():
+    from voice_local.routes import websocket_routes
+
+    assert set(websocket_routes()) == {"$connect", "$disconnect", "$default", *realtime.ROUTES}

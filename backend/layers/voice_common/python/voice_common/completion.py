@@ -539,7 +539,7 @@ def handle_record(record: Any, lambda_context: Any = None) -> dict[str, Any] | s
         if lambda_context is not None:
             remaining = lambda_context.get_remaining_time_in_millis() / 1000.0
             deadline = time.monotonic() + max(1.0, remaining - DEADLINE_MARGIN_SECONDS)
-        receive_count = int(record.attributes.approximate_receive_count or 1)
+        receive_count = int((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
         return run_analytics(
             job.session_id, regenerate=job.regenerate, receive_count=receive_count, deadline=deadline
         )

@@ -74,7 +74,8 @@ LlmProvider = Annotated[Literal["openai", "openai_compatible"], BeforeValidator(
 class _Section(CamelModel):
     """camelCase or snake_case keys in, unknown keys rejected, surrounding whitespace stripped."""
 
-    # strict: JSON types as the bot reads them ("30" or true is not a number); json.loads accepts NaN/Infinity.
+    # strict: JSON types as the bot reads them ("30" or true is not a number). No NaN/Infinity, which
+    # json.loads accepts.
     model_config = ConfigDict(allow_inf_nan=False, strict=True)
 
 

@@ -322,6 +322,7 @@ def upsert_credential(
 
 def delete_credential(principal: Principal, credential_id: uuid.UUID) -> dict[str, Any]:
     """Delete the row and schedule its secret for deletion, both or neither."""
+    scheduled = False
     with user_tx(principal) as cur:
         cur.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended("

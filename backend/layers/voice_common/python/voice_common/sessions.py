@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import re
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -35,18 +35,10 @@ from access_common.pagination import Page
 Status = Literal["pending", "ready", "active", "completed", "failed", "cancelled"]
 # Statuses a user may set with PUT; ready and active belong to start and to the bot.
 USER_STATUSES = frozenset({"completed", "failed", "cancelled"})
-SORT_COLUMNS = (
-    "created_at",
-    "updated_at",
-    "status",
-    "interview_type",
-    "candidate_name",
-    "started_at",
-    "completed_at",
-)
 SortBy = Literal[
     "created_at", "updated_at", "status", "interview_type", "candidate_name", "started_at", "completed_at"
 ]
+SORT_COLUMNS: tuple[str, ...] = get_args(SortBy)
 SortOrder = Literal["asc", "desc"]
 MAX_METADATA_BYTES = 16384
 DETAIL_FIELDS = (
@@ -75,7 +67,13 @@ def normalize_email(value: str) -> str:
     if len(value) > 254 or value.count("@") != 1:
         raise ValueError("must be a valid email address like name@example.com")
     local, domain = value.rsplit("@", 1)
-    if not local or len(local) > 64 or not _LOCAL.match(local):
+    # Beyond ASCII only letters and digits (no invisible or space-like characters such as U+00A0).
+    if (
+        not local
+        or len(local) > 64
+        or not _LOCAL.match(local)
+        or any(ord(c) > 127 and not c.isalnum() for c in local)
+    ):
         raise ValueError("must be a valid email address (the part before @ is not valid)")
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
@@ -209,6 +207,8 @@ class KbLinkUpdate(CamelModel):
 
 
 class KbLink(CamelResponse):
+    """A knowledge base linked to a session, with the knowledge base's name."""
+
     id: uuid.UUID
     session_id: uuid.UUID
     kb_id: uuid.UUID
