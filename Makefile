@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAYERS := backend/layers/access_common/python backend/layers/ai_common/python backend/layers/voice_common/python backend/local
 PYTEST_ARGS ?=
 
-.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean
+.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi
 BOT_VENV := .venv-bot
 BOT_STAMP := $(BOT_VENV)/.installed
 
@@ -17,6 +17,7 @@ help:
 	@echo "make lint     ruff + mypy"
 	@echo "make bench    benchmarks (figures and ratios, JSON in bench-results/)"
 	@echo "make migrate  apply db/compat + db/schema to DATABASE_URL (or the embedded PostgreSQL)"
+	@echo "make openapi  regenerate docs/openapi.json from the handlers (and the authz table in docs/permissions.md)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,7 +60,12 @@ test-bot: $(BOT_STAMP)
 test: lint test-py test-bot
 
 bench: $(STAMP)
-	$(PY) -m tests.bench
+	$(PY) -m tests.bench $(BENCH_ARGS)
+
+# docs/openapi.json from the handlers; tests/contract/test_openapi.py fails when it is stale.
+openapi: $(STAMP)
+	$(PY) -m voice_local.openapi
+	$(PY) -m tests.authz.render
 
 clean:
 	rm -rf $(VENV) .local dist .pytest_cache .mypy_cache .ruff_cache

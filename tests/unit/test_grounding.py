@@ -179,3 +179,28 @@ def test_assembled_text_has_speaker_labels_per_turn() -> None:
         "end_time": 3.0,
         "confidence": None,
     }
+
+
+def test_model_output_normalization_and_validation() -> None:
+    from pydantic import ValidationError
+
+    from voice_common.analysis import AnalysisOutput, KeyMoment
+
+    moment = KeyMoment.model_validate(
+        {"timestamp": "02:25.5", "type": "Weakness", "description": "d", "quote": "q"}
+    )
+    assert (moment.timestamp, moment.type) == (145.5, "concern")
+    out = AnalysisOutput.model_validate(
+        {
+            "summary": "s",
+            "category_scores": {"a": {"score": 100, "feedback": ""}},
+            "strengths": [str(i) for i in range(12)],
+        }
+    )
+    assert len(out.strengths) == 10
+    with pytest.raises(ValidationError):
+        AnalysisOutput.model_validate({"summary": "s", "category_scores": {"a": {"score": 100.5}}})
+    with pytest.raises(ValidationError):
+        KeyMoment.model_validate({"timestamp": 1, "type": "gossip", "description": "d", "quote": "q"})
+    with pytest.raises(ValidationError):
+        KeyMoment.model_validate({"timestamp": -3, "type": "strength", "description": "d", "quote": "q"})

@@ -220,6 +220,7 @@ class DailyStandIn:
 class _Handler(BaseHTTPRequestHandler):
     standin: DailyStandIn
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -209,17 +209,31 @@ def test_delete_is_for_org_admins_and_erases_the_archive(
         (session["id"], t["id"], team.member.id),
     ).fetchone()
 
+    for seq, speaker in enumerate(("bot", "candidate")):
+        admin_conn.execute(
+            "INSERT INTO public.voice_transcript_segments (session_id, org_id, seq, speaker, text) "
+            "VALUES (%s, %s, %s, %s, 'words')",
+            (session["id"], team.org.id, seq, speaker),
+        )
+
     def exists() -> bool:
         return (
             admin_conn.execute("SELECT 1 FROM public.voice_transcripts WHERE id = %s", (t["id"],)).fetchone()
             is not None
         )
 
+    def segments() -> int:
+        row = admin_conn.execute(
+            "SELECT count(*) AS n FROM public.voice_transcript_segments WHERE session_id = %s", (session["id"],)
+        ).fetchone()
+        return int(row["n"])
+
     member = invoke(LAMBDA, "DELETE", f"{BASE}/{t['id']}", user=team.member)
     assert member.status == 403 and member.code == "ORG_ADMIN_REQUIRED" and exists()
     outsider = invoke(LAMBDA, "DELETE", f"{BASE}/{t['id']}", user=team.outsider)
     assert outsider.status == 404 and exists()
     assert invoke(LAMBDA, "DELETE", f"{BASE}/{t['id']}", user=team.platform_admin).status == 404 and exists()
+    assert segments() == 2
 
     r = invoke(LAMBDA, "DELETE", f"{BASE}/{t['id']}", user=team.admin)
 
@@ -229,9 +243,11 @@ def test_delete_is_for_org_admins_and_erases_the_archive(
         "sessionId": str(session["id"]),
         "orgId": str(team.org.id),
         "deleted": True,
+        "segmentsDeleted": 2,
         "archiveDeletionRequested": True,
     }
     assert not exists()
+    assert segments() == 0  # candidate erasure: nothing left to rebuild the transcript from
     assert s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") == 0
     link = admin_conn.execute(
         "SELECT transcript_id FROM public.voice_analytics WHERE id = %s", (analytics["id"],)

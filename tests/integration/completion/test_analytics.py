@@ -320,3 +320,22 @@ def test_a_sixty_minute_interview_is_analyzed_within_the_context_budget(
     assert len(shown) == len(segments)
     assert row["key_moments"] and row["detailed_analysis"]["grounding"]["dropped"] == 0
     assert row["metrics"]["candidate_words"] >= 9000
+
+
+def test_an_unexpected_error_never_leaves_the_claim_running(
+    interview: Any, admin_conn: Any, worker: Worker, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_common import analysis
+
+    configure(llm)
+    os.environ["ANALYTICS_MAX_ATTEMPTS"] = "1"
+
+    def broken(self: Any) -> Any:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(analysis.Analyzer, "run", broken)
+    session = interview()
+    results = complete_via_worker(worker, session)
+    assert results[-1] == {"batchItemFailures": []}  # last attempt: recorded as failed, not redelivered
+    row = analytics(admin_conn, session["id"])
+    assert row["status"] == "failed" and row["error"] == "RuntimeError: bug"

@@ -8,6 +8,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -355,8 +356,10 @@ def test_cli_reports_unreachable_database_without_traceback():
     assert "Traceback" not in result.stderr
 
 
-def test_embedded_server_persists_data(tmp_path):
-    data_dir = tmp_path / "pgdata"
+def test_embedded_server_persists_data():
+    # Not under tmp_path: a concurrently starting pytest run chmods /tmp/pytest-of-<user> to 0700, which
+    # locks out the `pgserver` system user that PostgreSQL runs as when the tests run as root.
+    data_dir = Path(tempfile.mkdtemp(prefix="voice-embedded-")) / "pgdata"
     url = embedded_database_url(data_dir)
     assert embedded_database_url(data_dir) == url  # reused, not started twice
     with psycopg.connect(url, autocommit=True) as conn:
@@ -370,6 +373,7 @@ def test_embedded_server_persists_data(tmp_path):
             assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
     finally:
         stop_embedded(data_dir)
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 def test_embedded_server_failure_is_a_clear_error(tmp_path):

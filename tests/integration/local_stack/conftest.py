@@ -7,6 +7,7 @@ exact proxy event; the WebSocket Lambda is the real one (it only needs DynamoDB 
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,10 +63,16 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Iterator[LocalStack]:
-    """Gateway + moto on free ports with the resources created; no database, no seed."""
-    data_dir: Path = tmp_path_factory.mktemp("local-stack")
-    with running_stack(data_dir=data_dir, database=False, invoker=recorder) as started:
+def stack(recorder: Recorder) -> Iterator[LocalStack]:
+    """Gateway + moto on free ports with the resources created; no database, no seed.
+
+    The data directory is our own (not tmp_path): pytest's basetemp rotation deletes old run directories
+    when other pytest sessions run on the same machine.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="voice-gateway-test-") as data_dir,
+        running_stack(data_dir=Path(data_dir), database=False, invoker=recorder) as started,
+    ):
         yield started
 
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -149,8 +150,16 @@ def postgres_running(data_dir: Path) -> bool:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("stack") / "local"
+def workdir() -> Iterator[Path]:
+    """Our own temporary directory: pytest's basetemp rotation (keep the newest 3 runs) would delete a
+    tmp_path under a long-running stack whenever other pytest sessions run on the machine."""
+    with tempfile.TemporaryDirectory(prefix="voice-stack-test-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="module")
+def data_dir(workdir: Path) -> Path:
+    return workdir / "local"
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +213,8 @@ def test_websocket_round_trip_with_dev_token(first_run):
         assert json.loads(ws.recv(timeout=10))["type"] == "pong"
 
 
-def test_second_instance_on_a_taken_port_exits_2(first_run, tmp_path):
-    other = launch(tmp_path / "other", first_run.port, free_port(), "second.log")
+def test_second_instance_on_a_taken_port_exits_2(first_run, workdir):
+    other = launch(workdir / "other", first_run.port, free_port(), "second.log")
     code = other.proc.wait(30)
     out = other.output()
     assert code == 2, out
@@ -214,8 +223,8 @@ def test_second_instance_on_a_taken_port_exits_2(first_run, tmp_path):
     assert len(out.strip().splitlines()) == 1, out
 
 
-def test_postgres_failure_exits_2(tmp_path):
-    data_dir = tmp_path / "broken"
+def test_postgres_failure_exits_2(workdir):
+    data_dir = workdir / "broken"
     data_dir.mkdir()
     (data_dir / "pgdata").write_text("not a directory")
     broken = launch(data_dir, free_port(), free_port(), "broken.log")

@@ -29,9 +29,9 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ai_common.errors import LLMError
 from ai_common.providers import ProviderChain
@@ -111,7 +111,47 @@ def weighted_overall(scores: Mapping[str, float], rubric: Sequence[Criterion]) -
 
 # --- output models ----------------------------------------------------------------------------------------
 
-ShortText = Field(min_length=1, max_length=1000)
+# Harmless deviations are normalised instead of costing a repair round: long lists are cut, common
+# synonyms of the moment types are mapped, "mm:ss" timestamps become seconds. Everything else that does
+# not validate (scores outside 0-100, missing criteria, unknown types) is sent back to the model.
+MOMENT_TYPE_SYNONYMS = {
+    "positive": "strength",
+    "weakness": "concern",
+    "negative": "concern",
+    "red_flag": "concern",
+    "red flag": "concern",
+    "risk": "concern",
+    "insight": "highlight",
+    "notable": "highlight",
+}
+
+
+def _first(n: int) -> Any:
+    return BeforeValidator(lambda v: v[:n] if isinstance(v, list) else v)
+
+
+def _moment_type(value: Any) -> Any:
+    if isinstance(value, str):
+        key = value.strip().lower()
+        return MOMENT_TYPE_SYNONYMS.get(key, key)
+    return value
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str) and ":" in value:
+        try:
+            parts = [float(p) for p in value.strip().split(":")]
+        except ValueError:
+            return value
+        total = 0.0
+        for p in parts:
+            total = total * 60 + p
+        return total
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+Items = Annotated[list[str], _first(10)]
 
 
 class CategoryAssessment(BaseModel):
@@ -120,19 +160,22 @@ class CategoryAssessment(BaseModel):
 
 
 class KeyMoment(BaseModel):
-    timestamp: float = Field(ge=0)
-    type: Literal["strength", "concern", "highlight"]
-    description: str = ShortText
-    quote: str = ShortText
+    timestamp: Annotated[float, BeforeValidator(_seconds), Field(ge=0)]
+    type: Annotated[Literal["strength", "concern", "highlight"], BeforeValidator(_moment_type)]
+    description: Text
+    quote: Text
+
+
+Moments = Annotated[list[KeyMoment], _first(15)]
 
 
 class AnalysisOutput(BaseModel):
     summary: str = Field(min_length=1, max_length=4000)
     category_scores: dict[str, CategoryAssessment]
-    strengths: list[str] = Field(default_factory=list, max_length=10)
-    weaknesses: list[str] = Field(default_factory=list, max_length=10)
-    recommendations: list[str] = Field(default_factory=list, max_length=10)
-    key_moments: list[KeyMoment] = Field(default_factory=list, max_length=15)
+    strengths: Items = Field(default_factory=list)
+    weaknesses: Items = Field(default_factory=list)
+    recommendations: Items = Field(default_factory=list)
+    key_moments: Moments = Field(default_factory=list)
 
 
 class PartNotes(BaseModel):
@@ -140,13 +183,13 @@ class PartNotes(BaseModel):
 
     summary: str = Field(min_length=1, max_length=3000)
     evidence: dict[str, str] = Field(default_factory=dict)
-    strengths: list[str] = Field(default_factory=list, max_length=10)
-    concerns: list[str] = Field(default_factory=list, max_length=10)
-    key_moments: list[KeyMoment] = Field(default_factory=list, max_length=15)
+    strengths: Items = Field(default_factory=list)
+    concerns: Items = Field(default_factory=list)
+    key_moments: Moments = Field(default_factory=list)
 
 
 class MomentsOutput(BaseModel):
-    key_moments: list[KeyMoment] = Field(default_factory=list, max_length=15)
+    key_moments: Moments = Field(default_factory=list)
 
 
 # --- grounding ---------------------------------------------------------------------------------------------

@@ -435,8 +435,9 @@ def run_analytics(
     )
     try:
         result = analyzer.run()
-    except (LLMError, ValueError) as exc:
-        retryable = bool(getattr(exc, "retryable", False))
+    except Exception as exc:  # the claim must never be left "running": record the outcome, then decide
+        # Model/validation/budget problems do not get better by retrying; outages and the unexpected may.
+        retryable = exc.retryable if isinstance(exc, LLMError) else not isinstance(exc, ValueError)
         usage = analyzer.usage
         extra_usage = getattr(exc, "usage", None)
         if extra_usage is not None:

@@ -85,8 +85,13 @@ WITH t AS (
     DELETE FROM public.voice_transcripts v USING t
     WHERE v.id = t.id AND t.caller_is_admin
     RETURNING v.id
+), s AS (
+    -- The segments go too (candidate erasure); otherwise a later completion job would rebuild the transcript.
+    DELETE FROM public.voice_transcript_segments g USING t
+    WHERE g.session_id = t.session_id AND t.caller_is_admin
+    RETURNING g.id
 )
-SELECT t.*, EXISTS (SELECT 1 FROM d) AS deleted FROM t
+SELECT t.*, EXISTS (SELECT 1 FROM d) AS deleted, (SELECT count(*) FROM s) AS segments_deleted FROM t
 """
 
 
@@ -118,5 +123,6 @@ def delete_transcript(principal: Principal, transcript_id: uuid.UUID) -> dict[st
         "session_id": row["session_id"],
         "org_id": row["org_id"],
         "deleted": True,
+        "segments_deleted": row["segments_deleted"],
         "archive_deletion_requested": bool(url),
     }

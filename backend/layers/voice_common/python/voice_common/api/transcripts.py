@@ -65,6 +65,7 @@ class TranscriptDeleted(CamelResponse):
     session_id: uuid.UUID
     org_id: uuid.UUID
     deleted: bool
+    segments_deleted: int
     archive_deletion_requested: bool
 
 
