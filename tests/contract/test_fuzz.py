@@ -68,54 +68,64 @@ def _is_bot(path: str) -> bool:
     return path.startswith("/api/voice/bot/")
 
 
-@pytest.fixture(scope="session")
-def fuzz_schema(world: World) -> Any:
-    config = schemathesis.Config.from_dict(
+# The schema is built at import (pytest parametrizes one test per operation); the hooks read the running
+# stack's ids from here, filled by the ``_bind_world`` fixture before any example is drawn.
+_WORLD: list[World] = []
+
+schema = schemathesis.openapi.from_dict(
+    DOC,
+    config=schemathesis.Config.from_dict(
         {
-            "base-url": world.base_url,
             "generation": {"max-examples": MAX_EXAMPLES, "mode": "all"},
             "phases": {"stateful": {"enabled": False}},
         }
-    )
-    schema = schemathesis.openapi.from_dict(DOC, config=config)
-
-    @schema.hook
-    def flatmap_path_parameters(ctx: Any, params: dict[str, Any]) -> Any:
-        path = ctx.operation.path
-        if _is_bot(path):  # the one session whose bot token the test holds (sometimes another id)
-            return st.sampled_from([params, {**params, "id": world.bot_session}, {**params, "id": world.bot_session}])
-        options = [params]
-        for name in params:
-            kind = _kind(path, name)
-            options += [{**params, name: value} for value in world.ids.get(kind or "", [])]
-        if "id" in params and "kbId" in params:  # a linked pair
-            options.append({"id": world.ids["session"][0], "kbId": world.ids["kb"][0]})
-        return st.sampled_from(options)
-
-    @schema.hook
-    def flatmap_query(ctx: Any, query: dict[str, Any] | None) -> Any:
-        if not query or "orgId" not in query:
-            return st.just(query)
-        return st.sampled_from([query, {**query, "orgId": world.orgs["acme"]}, {**query, "orgId": world.orgs["acme"]}])
-
-    @schema.hook
-    def flatmap_body(ctx: Any, body: Any) -> Any:
-        if not isinstance(body, dict):
-            return st.just(body)
-        replaced = dict(body)
-        for key, values in (
-            ("orgId", [world.orgs["acme"]]),
-            ("configId", world.ids["config"]),
-            ("kbId", world.ids["kb"]),
-        ):
-            if key in replaced:
-                replaced[key] = values[0]
-        return st.sampled_from([body, replaced]) if replaced != body else st.just(body)
-
-    return schema
+    ),
+)
 
 
-schema = schemathesis.pytest.from_fixture("fuzz_schema")
+@schema.hook
+def flatmap_path_parameters(ctx: Any, params: dict[str, Any]) -> Any:
+    world = _WORLD[0]
+    path = ctx.operation.path
+    if _is_bot(path):  # the one session whose bot token the test holds (sometimes another id)
+        return st.sampled_from([params, {**params, "id": world.bot_session}, {**params, "id": world.bot_session}])
+    options = [params]
+    for name in params:
+        kind = _kind(path, name)
+        options += [{**params, name: value} for value in world.ids.get(kind or "", [])]
+    if "id" in params and "kbId" in params:  # a linked pair
+        options.append({"id": world.ids["session"][0], "kbId": world.ids["kb"][0]})
+    return st.sampled_from(options)
+
+
+@schema.hook
+def flatmap_query(ctx: Any, query: dict[str, Any] | None) -> Any:
+    if not query or "orgId" not in query:
+        return st.just(query)
+    acme = _WORLD[0].orgs["acme"]
+    return st.sampled_from([query, {**query, "orgId": acme}, {**query, "orgId": acme}])
+
+
+@schema.hook
+def flatmap_body(ctx: Any, body: Any) -> Any:
+    if not isinstance(body, dict):
+        return st.just(body)
+    world = _WORLD[0]
+    replaced = dict(body)
+    for key, values in (
+        ("orgId", [world.orgs["acme"]]),
+        ("configId", world.ids["config"]),
+        ("kbId", world.ids["kb"]),
+    ):
+        if key in replaced:
+            replaced[key] = values[0]
+    return st.sampled_from([body, replaced]) if replaced != body else st.just(body)
+
+
+@pytest.fixture(autouse=True)
+def _bind_world(world: World) -> Any:
+    _WORLD[:] = [world]
+    yield
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -136,7 +146,7 @@ def _report() -> Any:
 def test_fuzz(case: Any, world: World) -> None:
     token = world.bot_token if _is_bot(case.path) else world.tokens["acmeAdmin"]
     headers = {"Authorization": f"Bearer {token}"}
-    response = case.call(headers=headers, timeout=30)
+    response = case.call(base_url=world.base_url, headers=headers, timeout=30)
     STATS["requests"] += 1
     STATS["5xx"] += response.status_code >= 500
     case.validate_response(response, checks=CHECKS, headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
 from tests.fixtures.db import create_org, create_user, create_voice_config, create_voice_session, with_dbname
@@ -263,6 +265,70 @@ def test_compat_keeps_existing_platform_objects(fresh_db):
         assert conn.execute(
             "SELECT relrowsecurity FROM pg_class WHERE oid = 'public.org_members'::regclass"
         ).fetchone() == (True,)
+
+
+def test_non_superuser_owner(admin_conn, database_url):
+    """The production shape: the schema owner is not a superuser (Supabase's postgres). Migrations work,
+    FORCEd RLS hides rows from the owner itself, and the audit trigger still writes as that owner."""
+    suffix = secrets.token_hex(4)
+    role, dbname = f"voice_owner_{suffix}", f"voice_owned_{suffix}"
+    try:
+        admin_conn.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD 'owner-pw'").format(sql.Identifier(role))
+        )
+        admin_conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(dbname), sql.Identifier(role))
+        )
+    except psycopg.errors.InsufficientPrivilege:
+        pytest.skip("the test server's role may not create roles")
+    owner_url = make_conninfo(database_url, dbname=dbname, user=role, password="owner-pw")
+    super_url = with_dbname(database_url, dbname)
+    try:
+        # Not a member of the API roles and may not grant them to itself: a warning, not a failure.
+        assert {o for _, o in apply_migrations(owner_url)} == {"applied"}
+        with psycopg.connect(super_url, autocommit=True, row_factory=dict_row) as sup:
+            org = create_org(sup)
+            member = create_user(sup, org)
+            existing = create_voice_session(sup, org, member)
+            sup.execute(
+                sql.SQL("GRANT anon, authenticated, service_role TO {}").format(sql.Identifier(role))
+            )  # what the platform does for its API connection role
+        with psycopg.connect(owner_url, row_factory=dict_row) as conn:
+            assert conn.execute(
+                "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+            ).fetchone() == {
+                "rolsuper": False,
+                "rolbypassrls": False,
+            }
+            # Forgot SET ROLE: FORCEd RLS shows the owner nothing rather than everything.
+            assert conn.execute("SELECT count(*) AS n FROM public.voice_sessions").fetchone()["n"] == 0
+            conn.rollback()
+            conn.execute(
+                "SELECT set_config('role', 'authenticated', true), "
+                "set_config('request.jwt.claims', %s, true)",
+                (json.dumps({"sub": str(member.id), "role": "authenticated"}),),
+            )
+            assert conn.execute("SELECT count(*) AS n FROM public.voice_sessions").fetchone()["n"] == 1
+            new = conn.execute(
+                "INSERT INTO public.voice_sessions (org_id, interview_type, created_by) "
+                "VALUES (%s, 'technical', %s) RETURNING id",
+                (org.id, member.id),
+            ).fetchone()["id"]
+            conn.execute("UPDATE public.voice_sessions SET status = 'ready' WHERE id = %s", (new,))
+            history = conn.execute(
+                "SELECT from_status, to_status FROM public.voice_session_status_history "
+                "WHERE session_id = %s ORDER BY id",
+                (new,),
+            ).fetchall()
+            assert [(h["from_status"], h["to_status"]) for h in history] == [
+                (None, "pending"),
+                ("pending", "ready"),
+            ]
+            conn.commit()
+        assert existing["status"] == "pending"
+    finally:
+        admin_conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        admin_conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
 # --- static checks on the SQL files -----------------------------------------------------------------------

@@ -434,16 +434,20 @@ def test_machine_written_tables_refuse_user_writes(table, op, who, world, as_use
         cur.execute(WRITES[table][op], params)
 
 
-@pytest.mark.parametrize("table", ["voice_transcript_segments", "voice_analytics"])
-def test_segments_and_analytics_not_deletable_by_users(table, world, as_user):
+def test_analytics_not_deletable_by_users(world, as_user):
     with pytest.raises(errors.InsufficientPrivilege), as_user(world.a.owner) as cur:
-        cur.execute(f"DELETE FROM public.{table} WHERE id = %s", (ROW_OF[table](world.a),))
+        cur.execute("DELETE FROM public.voice_analytics WHERE id = %s", (world.a.analytics_id,))
 
 
-@pytest.mark.parametrize(("who", "deleted"), [("a.member", 0), ("b.admin", 0), ("a.admin", 1)])
-def test_transcripts_deleted_by_org_admins_only(who, deleted, world, as_user):
+@pytest.mark.parametrize(
+    ("who", "deleted"), [("a.member", 0), ("b.admin", 0), ("a.admin", 1), ("a.owner", 1)]
+)
+def test_transcripts_and_segments_deleted_by_org_admins_only(who, deleted, world, as_user):
+    """Erasure: an org admin deletes a transcript and the segments it was assembled from (schema 040)."""
     with as_user(pick(world, who)) as cur:
         cur.execute("DELETE FROM public.voice_transcripts WHERE id = %s", (world.a.transcript_id,))
+        assert cur.rowcount == deleted
+        cur.execute("DELETE FROM public.voice_transcript_segments WHERE id = %s", (world.a.segment_id,))
         assert cur.rowcount == deleted
 
 
@@ -581,7 +585,7 @@ EXPECTED_AUTHENTICATED = {
     "voice_session_kb": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "voice_credentials": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "voice_transcripts": {"SELECT", "DELETE"},
-    "voice_transcript_segments": {"SELECT"},
+    "voice_transcript_segments": {"SELECT", "DELETE"},
     "voice_analytics": {"SELECT"},
     "voice_session_status_history": {"SELECT"},
 }

@@ -7,7 +7,7 @@ Start (``start_session``), in three steps so no database transaction waits on Da
    room (idempotent replay, no Daily call); a count at the limit is a 429 before anything is created.
 2. outside any transaction: the org's Daily key and provider secret ARNs, the dispatch mode, the Daily
    room (deterministic name ``voice-<session id>``, so concurrent or retried starts share one room) and
-   two meeting tokens (bot = owner, candidate).
+   two meeting tokens (bot = owner, candidate; requested in parallel).
 3. one transaction, as the caller: lock the session row (``FOR UPDATE``), re-check it is still pending,
    take the org's advisory lock and re-count ready + active sessions (the authoritative limit check:
    concurrent starts of different sessions serialize here), move it to ready with the room, dispatch the
@@ -187,11 +187,8 @@ def start_session(principal: Principal, session_id: uuid.UUID) -> StartResult:
         )
     expires = room.expires_at or now + settings.daily_room_ttl_seconds
     bot_name = str(config.get("bot_name") or "Interview Assistant")[:100]
-    bot_room_token = daily.create_meeting_token(
-        room.name, is_owner=True, user_name=bot_name, expires_at=expires
-    )
-    candidate_token = daily.create_meeting_token(
-        room.name, is_owner=False, user_name="Candidate", expires_at=expires
+    bot_room_token, candidate_token = daily.create_meeting_tokens(
+        room.name, [(True, bot_name), (False, "Candidate")], expires_at=expires
     )
     token = bot_token.issue(session_id, settings.bot_token_ttl_seconds)
     payload = dispatch.build_payload(

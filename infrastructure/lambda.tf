@@ -1,0 +1,245 @@
+# One function per backend/lambdas/<name> folder (tests/infrastructure checks both directions).
+# Each function's environment is the union of the groups it lists and its policy the union of the
+# policy parts it lists (iam.tf); the groups follow the code's modules, so a Lambda gets only what its
+# import closure reads and calls (verified statically by tests/infrastructure/test_terraform.py).
+
+locals {
+  layer_names = ["access_common", "ai_common", "voice_common", "dependencies"]
+
+  lambdas = {
+    "voice-sessions" = {
+      description = "Sessions, knowledge-base links, start (Daily room + bot dispatch), health"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets", "health"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets", "health"]
+    }
+    "voice-configs" = {
+      description = "Interview configurations"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common"]
+      policies    = []
+    }
+    "voice-credentials" = {
+      description = "Provider credentials (keys in Secrets Manager)"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "provider_secrets"]
+      policies    = ["provider_secrets", "credentials_admin"]
+    }
+    "voice-transcripts" = {
+      description = "Transcripts"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets"]
+    }
+    "voice-analytics" = {
+      description = "Interview analytics and organization statistics"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "realtime", "settings", "completion"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret"]
+    }
+    "voice-bot" = {
+      description = "Bot lifecycle callbacks (per-session bot token, no user authorizer)"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets"]
+    }
+    "voice-websocket" = {
+      description = "Live transcript WebSocket ($connect verifies the user JWT or bot token itself)"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = false
+      env_groups  = ["common", "realtime", "websocket_auth"]
+      policies    = ["kms_write", "realtime"]
+    }
+    "voice-events" = {
+      description = "ECS task state changes, bot watchdog, pool pickup fallback"
+      timeout     = var.events_lambda_timeout
+      memory      = var.module_voice_lambda_memory
+      async       = true
+      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets", "async_dlq", "dispatch_check_consumer"]
+    }
+    "voice-worker" = {
+      description = "Transcript assembly, S3 archival, AI analytics, retention"
+      timeout     = var.worker_lambda_timeout
+      memory      = var.worker_lambda_memory
+      async       = true
+      env_groups  = ["common", "realtime", "settings", "completion"]
+      policies    = ["kms_write", "realtime", "completion", "openai_secret", "async_dlq", "worker_consumer"]
+    }
+  }
+
+  # Environment groups (names: docs/contracts.md). Values are never keys: secrets travel as ARNs, except
+  # SUPABASE_JWT_SECRET, which the code reads as a value (KMS-encrypted environment).
+  lambda_env_groups = {
+    common = {
+      POWERTOOLS_SERVICE_NAME      = "module-voice"
+      POWERTOOLS_METRICS_NAMESPACE = "ModuleVoice"
+      POWERTOOLS_LOG_LEVEL         = var.log_level
+      DATABASE_SECRET_ARN          = var.database_url_secret_arn
+    }
+    realtime = {
+      CONNECTIONS_TABLE      = local.connections_table_name
+      WEBSOCKET_API_ENDPOINT = local.websocket_management_url
+      BOT_TOKEN_SECRET_ARN   = local.bot_token_secret_arn
+    }
+    websocket_auth = {
+      SUPABASE_JWT_SECRET = var.supabase_jwt_secret
+    }
+    # module.config.yaml values the deployment decides; the ECS pool schedule uses the same variables.
+    settings = {
+      VOICE_STANDBY_POOL_SIZE          = tostring(var.standby_pool_size)
+      VOICE_BUSINESS_HOURS_START       = var.business_hours_start
+      VOICE_BUSINESS_HOURS_END         = var.business_hours_end
+      VOICE_BUSINESS_HOURS_DAYS        = join(",", var.business_hours_days)
+      VOICE_BUSINESS_HOURS_TIMEZONE    = var.business_hours_timezone
+      VOICE_TRANSCRIPT_RETENTION_DAYS  = tostring(var.transcript_retention_days)
+    }
+    completion = {
+      TRANSCRIPT_BUCKET          = local.transcript_bucket_name
+      TRANSCRIPT_KMS_KEY_ID      = local.kms_key_arn
+      WORKER_QUEUE_URL           = local.worker_queue_url
+      OPENAI_API_KEY_SECRET_ARN  = var.openai_api_key_secret_arn != null ? var.openai_api_key_secret_arn : ""
+      OPENAI_MODEL               = var.openai_model
+    }
+    dispatch = {
+      STANDBY_QUEUE_URL        = var.standby_pool_size > 0 ? local.standby_queue_url : ""
+      DISPATCH_CHECK_QUEUE_URL = local.dispatch_check_queue_url
+      ECS_CLUSTER              = local.ecs_cluster_name
+      ECS_TASK_DEFINITION      = local.bot_task_definition_arn
+      ECS_CONTAINER_NAME       = var.bot_container_name
+      ECS_SUBNETS              = join(",", var.ecs_subnets)
+      ECS_SECURITY_GROUPS      = join(",", var.ecs_security_groups)
+      ECS_ASSIGN_PUBLIC_IP     = var.ecs_assign_public_ip ? "ENABLED" : "DISABLED"
+      API_BASE_URL             = local.api_base_url
+      WEBSOCKET_URL            = local.websocket_url
+    }
+    provider_secrets = {
+      ENVIRONMENT                 = var.environment
+      DAILY_API_KEY_SECRET_ARN    = var.daily_api_key_secret_arn
+      DEEPGRAM_API_KEY_SECRET_ARN = var.deepgram_api_key_secret_arn != null ? var.deepgram_api_key_secret_arn : ""
+      CARTESIA_API_KEY_SECRET_ARN = var.cartesia_api_key_secret_arn != null ? var.cartesia_api_key_secret_arn : ""
+    }
+    health = {
+      MODULE_VERSION = local.module_version
+    }
+  }
+
+  module_version = try(jsondecode(file("${path.module}/../module.json")).version, "unknown")
+  lambda_vpc     = length(var.lambda_subnet_ids) > 0
+}
+
+resource "aws_lambda_layer_version" "voice" {
+  for_each = local.enabled ? toset(local.layer_names) : toset([])
+
+  layer_name               = "${local.prefix}-${replace(each.key, "_", "-")}"
+  description              = "module-voice ${each.key} (python/ on /opt/python)"
+  filename                 = "${local.artifacts_dir}/layer-${each.key}.zip"
+  source_code_hash         = filebase64sha256("${local.artifacts_dir}/layer-${each.key}.zip")
+  compatible_runtimes      = ["python3.11"]
+  compatible_architectures = ["x86_64"]
+}
+
+resource "aws_cloudwatch_log_group" "lambda" {
+  for_each = local.enabled ? local.lambdas : {}
+
+  name              = "/aws/lambda/${local.prefix}-${trimprefix(each.key, "voice-")}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.voice[0].arn
+  tags              = local.tags
+}
+
+resource "aws_lambda_function" "voice" {
+  #checkov:skip=CKV_AWS_116:REST/WebSocket functions are invoked synchronously (the caller sees the error); the asynchronous ones (voice-events, voice-worker) get the dead_letter_config below.
+  #checkov:skip=CKV_AWS_117:VPC is optional (lambda_subnet_ids): the module reaches the Supabase pooler and AWS APIs over TLS and needs no private network by default.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile of the platform; artifacts are pinned by source_code_hash from the deterministic build.
+  for_each = local.enabled ? local.lambdas : {}
+
+  function_name = "${local.prefix}-${trimprefix(each.key, "voice-")}"
+  description   = each.value.description
+  role          = aws_iam_role.lambda[each.key].arn
+  handler       = "lambda_function.lambda_handler"
+  runtime       = "python3.11"
+  architectures = ["x86_64"]
+  timeout       = each.value.timeout
+  memory_size   = each.value.memory
+
+  filename         = "${local.artifacts_dir}/${each.key}.zip"
+  source_code_hash = filebase64sha256("${local.artifacts_dir}/${each.key}.zip")
+  layers           = [for name in local.layer_names : aws_lambda_layer_version.voice[name].arn]
+
+  # Each warm container holds one database connection: the reservation caps connections per function.
+  reserved_concurrent_executions = lookup(var.lambda_reserved_concurrency, each.key, -1)
+  kms_key_arn                    = aws_kms_key.voice[0].arn
+
+  environment {
+    variables = merge([for group in each.value.env_groups : local.lambda_env_groups[group]]...)
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = each.value.async ? [aws_sqs_queue.lambda_dlq[0].arn] : []
+    content {
+      target_arn = dead_letter_config.value
+    }
+  }
+
+  dynamic "vpc_config" {
+    for_each = local.lambda_vpc ? [1] : []
+    content {
+      subnet_ids         = var.lambda_subnet_ids
+      security_group_ids = var.lambda_security_group_ids
+    }
+  }
+
+  tags = local.tags
+
+  depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
+}
+
+# Asynchronous invocations (EventBridge): two retries within an hour, then the dead-letter queue.
+resource "aws_lambda_function_event_invoke_config" "async" {
+  for_each = local.enabled ? { for name, spec in local.lambdas : name => spec if spec.async } : {}
+
+  function_name                = aws_lambda_function.voice[each.key].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+}
+
+# --- SQS event sources ------------------------------------------------------------------------------------------
+
+resource "aws_lambda_event_source_mapping" "dispatch_check" {
+  count = local.enabled ? 1 : 0
+
+  event_source_arn        = aws_sqs_queue.dispatch_check[0].arn
+  function_name           = aws_lambda_function.voice["voice-events"].arn
+  batch_size              = 10
+  function_response_types = ["ReportBatchItemFailures"]
+}
+
+resource "aws_lambda_event_source_mapping" "worker" {
+  count = local.enabled ? 1 : 0
+
+  event_source_arn        = aws_sqs_queue.worker[0].arn
+  function_name           = aws_lambda_function.voice["voice-worker"].arn
+  batch_size              = 5
+  function_response_types = ["ReportBatchItemFailures"]
+  scaling_config {
+    maximum_concurrency = var.worker_max_concurrency
+  }
+}
