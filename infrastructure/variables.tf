@@ -309,9 +309,9 @@ variable "ecs_security_groups" {
 }
 
 variable "ecs_assign_public_ip" {
-  description = "Give bot tasks a public IP (needed in public subnets without a NAT gateway)."
+  description = "Give bot tasks a public IP. Default: private subnets with a NAT gateway (bots need egress to Daily and the providers); set true for public subnets without NAT."
   type        = bool
-  default     = true
+  default     = false
 }
 
 # --- storage and queues ---------------------------------------------------------------------------------------

@@ -55,14 +55,21 @@ def _sql(url: str, query: str, params: tuple[Any, ...] = ()) -> Any:
 
 def _populate(world: World) -> None:
     acme, admin, member = world.orgs["acme"], world.users["acmeAdmin"], world.users["acmeMember"]
-    config = _sql(world.database_url, "SELECT id FROM public.voice_configs WHERE org_id = %s LIMIT 1", (acme,))
+    config = _sql(
+        world.database_url, "SELECT id FROM public.voice_configs WHERE org_id = %s LIMIT 1", (acme,)
+    )
     sessions: list[str] = []
     for creator, name in ((admin, "Fuzz Pending"), (member, "Fuzz Member's")):
         created = world.api(
             "POST",
             "/sessions",
             user="acmeAdmin" if creator == admin else "acmeMember",
-            json={"orgId": acme, "interviewType": "technical", "configId": str(config), "candidateName": name},
+            json={
+                "orgId": acme,
+                "interviewType": "technical",
+                "configId": str(config),
+                "candidateName": name,
+            },
         )
         assert created.status_code == 201, created.text
         sessions.append(created.json()["data"]["id"])
@@ -75,8 +82,8 @@ def _populate(world: World) -> None:
     url = world.database_url
     _sql(
         url,
-        "INSERT INTO public.voice_sessions (id, org_id, interview_type, config_id, created_by, candidate_name)"
-        " VALUES (%s, %s, 'technical', %s, %s, 'Fuzz Done') RETURNING id",
+        "INSERT INTO public.voice_sessions (id, org_id, interview_type, config_id, created_by,"
+        " candidate_name) VALUES (%s, %s, 'technical', %s, %s, 'Fuzz Done') RETURNING id",
         (done, acme, config, admin),
     )
     for status in ("ready", "active", "completed"):
@@ -113,7 +120,9 @@ def _populate(world: World) -> None:
     world.bot_token = bot_token.issue(world.bot_session, 3600)
 
     credential = world.api(
-        "POST", "/credentials", json={"orgId": acme, "serviceName": "deepgram", "apiKey": "fuzz-deepgram-key-1"}
+        "POST",
+        "/credentials",
+        json={"orgId": acme, "serviceName": "deepgram", "apiKey": "fuzz-deepgram-key-1"},
     )
     assert credential.status_code in (200, 201), credential.text
     world.ids = {

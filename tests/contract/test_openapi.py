@@ -136,7 +136,11 @@ def test_component_schemas_are_valid_json_schema(committed: dict[str, Any]) -> N
 
 def test_security_schemes(committed: dict[str, Any]) -> None:
     schemes = committed["components"]["securitySchemes"]
-    assert schemes["userJwt"] == schemes["userJwt"] | {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["userJwt"] == schemes["userJwt"] | {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     assert schemes["botToken"]["type"] == "http" and schemes["botToken"]["scheme"] == "bearer"
 
 

@@ -277,6 +277,14 @@ def _assignments(nodes: list[ast.AST]) -> dict[str, list[ast.expr]]:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     out.setdefault(target.id, []).append(node.value)
+                elif (
+                    isinstance(target, ast.Tuple)
+                    and isinstance(node.value, ast.Tuple)
+                    and len(target.elts) == len(node.value.elts)
+                ):  # table, ddb = _rate_table(), client("dynamodb")
+                    for name, value in zip(target.elts, node.value.elts, strict=True):
+                        if isinstance(name, ast.Name):
+                            out.setdefault(name.id, []).append(value)
         elif isinstance(node, ast.AnnAssign | ast.AugAssign) and isinstance(node.target, ast.Name):
             if node.value is not None:
                 out.setdefault(node.target.id, []).append(node.value)
@@ -385,8 +393,10 @@ def _default_of_read(node: ast.AST, info: _ModuleInfo) -> bool:
     if isinstance(node, ast.Call) and len(node.args) >= 2 and _real_default(node.args[1]):
         return True  # environ.get("X", default) / getenv("X", default)
     parent = info.parents.get(id(node))
-    if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or) and parent.values[0] is node:
-        return any(_real_default(v) for v in parent.values[1:])  # get("X") or default
+    if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
+        # get("X") or default / model or get("X") or DEFAULT: a real value after the read.
+        later = parent.values[[id(v) for v in parent.values].index(id(node)) + 1 :]
+        return any(_real_default(v) for v in later)
     return False
 
 

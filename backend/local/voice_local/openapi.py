@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
@@ -64,8 +64,8 @@ class Deleted(BaseModel):
 class KbLinkDeleted(BaseModel):
     """An unlinked knowledge base."""
 
-    sessionId: str  # noqa: N815 - the wire name
-    kbId: str  # noqa: N815
+    sessionId: str
+    kbId: str
     deleted: bool
 
 
@@ -82,7 +82,7 @@ class Health(BaseModel):
 class BotCallbackResult(BaseModel):
     """The session after a bot callback; ``changed`` is false for a retried call."""
 
-    sessionId: str  # noqa: N815
+    sessionId: str
     status: str
     changed: bool
 
@@ -90,16 +90,16 @@ class BotCallbackResult(BaseModel):
 class JoinedIn(_Open):
     """``joined``: the candidate joined the room (the body is informational)."""
 
-    participantId: str | None = None  # noqa: N815
+    participantId: str | None = None
 
 
 class HeartbeatIn(_Open):
     """``heartbeat``: the first one claims the session (pool hand-over); then every 15 s with progress."""
 
     phase: str | None = None
-    questionIndex: int | None = None  # noqa: N815
-    questionsAsked: int | None = None  # noqa: N815
-    questionsTotal: int | None = None  # noqa: N815
+    questionIndex: int | None = None
+    questionsAsked: int | None = None
+    questionsTotal: int | None = None
     segments: int | None = None
 
 
@@ -108,7 +108,7 @@ class CompletedIn(_Open):
 
     reason: str | None = Field(None, description='"completed", "time_limit" or "candidate_left"')
     segments: int | None = None
-    lastSeq: int | None = None  # noqa: N815
+    lastSeq: int | None = None
 
 
 # --- what each route answers ---------------------------------------------------------------------------
@@ -119,7 +119,9 @@ ERROR_TEXT: dict[int, str] = {
     403: "The caller may not do this",
     404: "Not found, or not visible to the caller",
     409: "Conflicts with the resource's state",
+    415: "`UNSUPPORTED_MEDIA_TYPE`: the body is not JSON (send `Content-Type: application/json`)",
     422: "Understood but cannot be processed",
+    424: "A provider credential is missing or rejected",
     429: "Too many requests",
     502: "An upstream service failed",
     503: "A dependency (the database, ECS capacity) is unavailable; retry later",
@@ -155,15 +157,26 @@ def _models() -> dict[str, Any]:
     from voice_common.api.transcripts import Transcript, TranscriptDeleted, TranscriptSummary
     from voice_common.configs import Config, ConfigSummary
     from voice_common.orchestration import StartResult
+    from voice_common.preview import PreviewResult
     from voice_common.sessions import KbLink, Session, SessionSummary
 
-    return dict(locals())
+    models: list[type[BaseModel]] = [
+        Analytics, AnalyticsPending, OrgStats, RegenerateAccepted, FailedIn, CredentialDeleted, CredentialOut,
+        KeyValidation, Transcript, TranscriptDeleted, TranscriptSummary, Config, ConfigSummary, StartResult,
+        PreviewResult, KbLink, Session, SessionSummary,
+    ]  # fmt: skip
+    return {model.__name__: model for model in models}
 
 
 def route_docs() -> dict[str, RouteDoc]:
     """``"METHOD /path"`` -> its responses. Error texts name the codes a client can act on."""
     m = _models()
-    s, c, t, cr = "/api/voice/sessions", "/api/voice/configs", "/api/voice/transcripts", "/api/voice/credentials"
+    s, c, t, cr = (
+        "/api/voice/sessions",
+        "/api/voice/configs",
+        "/api/voice/transcripts",
+        "/api/voice/credentials",
+    )
     bot = "/api/voice/bot/sessions/{id}"
     session_404 = "`SESSION_NOT_FOUND`: no such session in an org of the caller"
     manage_403 = "`SESSION_MANAGE_DENIED`: only the session's creator or an org admin may change it"
@@ -413,7 +426,8 @@ def route_docs() -> dict[str, RouteDoc]:
                 401: ERROR_TEXT[401],
                 403: cred_403,
                 404: "`CREDENTIAL_NOT_FOUND`",
-                409: "`CREDENTIAL_SECRET_MISSING` (save the key again), `CREDENTIAL_CHANGED` (validate again)",
+                409: "`CREDENTIAL_SECRET_MISSING` (save the key again), "
+                "`CREDENTIAL_CHANGED` (validate again)",
                 502: "`PROVIDER_UNREACHABLE`, `PROVIDER_ERROR`, `PROVIDER_RATE_LIMITED`: no verdict from the "
                 "provider",
                 503: "`SECRETS_UNAVAILABLE` or " + DB_503,
@@ -468,6 +482,28 @@ def route_docs() -> dict[str, RouteDoc]:
             200,
             m["OrgStats"],
             {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: ORG_403, 503: DB_503},
+        ),
+        # voice preview
+        "POST /api/voice/preview": RouteDoc(
+            200,
+            m["PreviewResult"],
+            {
+                400: ERROR_TEXT[400] + "; `UNKNOWN_VOICE`, `VOICE_ID_REQUIRED`, `INVALID_MODEL`, "
+                "`UNSUPPORTED_PROVIDER`, `UNSUPPORTED_VOICE`: the voice cannot be previewed",
+                401: ERROR_TEXT[401],
+                403: ORG_403,
+                404: "`CONFIG_NOT_FOUND`: no such configuration in an org of the caller",
+                422: "`CONFIG_VOICE_INVALID` and the voice codes above, for a saved configuration's voice; "
+                "`TEXT_NOT_SPEAKABLE`",
+                424: "`TTS_CREDENTIAL_MISSING` / `TTS_CREDENTIAL_REJECTED`: an org admin must fix the "
+                "provider key; retrying will not help",
+                429: "`PREVIEW_RATE_LIMITED` (ours or the provider's), with a `Retry-After` header (seconds)",
+                502: "The TTS provider failed",
+                503: "`PREVIEW_BUSY`, `PREVIEW_UNAVAILABLE`, `PREVIEW_NOT_CONFIGURED`, "
+                "`PIPER_NOT_INSTALLED`, or " + DB_503,
+            },
+            description="The preview WAV: a presigned `audioUrl` (or `audioBase64`), cached by voice and "
+            "text",
         ),
         # bot callbacks
         f"POST {bot}/joined": RouteDoc(
@@ -536,7 +572,13 @@ def handler_routes(app: Any, lambda_name: str) -> list[HandlerRoute]:
         auth = declared.auth if declared is not None else "user"
         found.append(
             HandlerRoute(
-                lambda_name, route.method, route.openapi_path, auth, route.func, route.summary, route.description
+                lambda_name,
+                route.method,
+                route.openapi_path,
+                auth,
+                route.func,
+                route.summary,
+                route.description,
             )
         )
     return found
@@ -610,7 +652,7 @@ class _Components:
             self.add(renames.get(name, name), _rename_refs(schema, renames), f"model {name}")
         for (model, _), ref in keys.items():
             name = ref["$ref"].removeprefix(REF_PREFIX)
-            self._refs[model] = REF_PREFIX + renames.get(name, name)
+            self._refs[cast(type[BaseModel], model)] = REF_PREFIX + renames.get(name, name)
 
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         return {"$ref": self._refs[model]}
@@ -705,20 +747,16 @@ def build_document() -> dict[str, Any]:
                     raise ValueError(f"{method.upper()} {path} is served by two Lambdas")
                 operations[(method, path)] = (route, op)
 
-    declared = {
-        (r["method"].lower(), r["path"])
-        for spec in rest_lambdas()
-        for r in spec["routes"]
-    }
+    declared = {(r["method"].lower(), r["path"]) for spec in rest_lambdas() for r in spec["routes"]}
     missing = declared - set(operations)
     if missing:
         raise ValueError(f"module.json routes without a handler: {sorted(missing)}")
 
     response_models: list[type[BaseModel]] = []
     body_models: list[type[BaseModel]] = []
-    for doc in docs.values():
-        response_models += _model_list(doc.data) + [x for v in doc.extra.values() for x in _model_list(v)]
-        body_models += _model_list(doc.body)
+    for entry in docs.values():
+        response_models += _model_list(entry.data) + [x for v in entry.extra.values() for x in _model_list(v)]
+        body_models += _model_list(entry.body)
     components.add_models(list(dict.fromkeys(body_models)), "validation")
     body_refs = {m: components.ref(m) for m in dict.fromkeys(body_models)}
     components.add_models(list(dict.fromkeys(response_models)), "serialization")
@@ -753,18 +791,29 @@ def build_document() -> dict[str, Any]:
         responses: dict[str, Any] = {}
         if doc is None:
             out["x-undocumented"] = True
-            generic = {"description": "Success", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["success"], "properties": {"success": {"const": True}}
-            }}}}
+            generic = {
+                "description": "Success",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["success"],
+                            "properties": {"success": {"const": True}},
+                        }
+                    }
+                },
+            }
             responses["200"] = generic
             responses["201"] = generic
             errors: Mapping[int, str] = {s: ERROR_TEXT[s] for s in (400, 401, 403, 404, 409, 503)}
         else:
             responses[str(doc.status)] = _success(doc, doc.data, refs, doc.description or "Success")
-            for status, data in doc.extra.items():
-                responses[status] = _success(doc, data, refs, "Success" if status.startswith("2") else
-                                             ERROR_TEXT.get(int(status), "See the description"))
+            for extra_status, data in doc.extra.items():
+                text = "Success" if extra_status.startswith("2") else ERROR_TEXT.get(int(extra_status), "")
+                responses[extra_status] = _success(doc, data, refs, text)
             errors = doc.errors
+        if "requestBody" in out:  # access_common.app answers any non-JSON body with 415
+            errors = {**errors, 415: ERROR_TEXT[415]}
         for status in sorted(errors):
             if str(status) not in responses:
                 responses[str(status)] = _error_response(errors[status])

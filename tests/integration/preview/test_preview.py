@@ -24,7 +24,7 @@ def cartesia_body(scene: Any, text: str = "Hello there, welcome.", **voice: Any)
     return {"orgId": str(scene.org.id), "voice": {**VOICE, **voice}, "text": text}
 
 
-# --- audio and cache ---------------------------------------------------------------------------------------
+# --- audio and cache ----------------------------------------------------------------------------------------
 
 
 def test_cartesia_preview_is_a_presigned_wav_of_the_providers_audio(
@@ -204,7 +204,7 @@ def test_a_config_without_voice_section_uses_the_bots_default_provider(
     assert r.status == 422 and r.code == "VOICE_ID_REQUIRED"
 
 
-# --- provider failures ----------------------------------------------------------------------------------------
+# --- provider failures --------------------------------------------------------------------------------------
 
 
 def test_rejected_key_is_424_with_a_clear_message(
@@ -227,9 +227,9 @@ def no_platform_cartesia(admin_conn: Any, monkeypatch: pytest.MonkeyPatch) -> It
     yield
     for row in saved:
         row = {**row, "config_metadata": Jsonb(row["config_metadata"])}
+        columns, marks = ", ".join(row), ", ".join(["%s"] * len(row))
         admin_conn.execute(
-            f"INSERT INTO public.voice_credentials ({', '.join(row)}) VALUES ({', '.join(['%s'] * len(row))})",
-            list(row.values()),
+            f"INSERT INTO public.voice_credentials ({columns}) VALUES ({marks})", list(row.values())
         )
 
 
@@ -288,7 +288,7 @@ def test_a_voice_cartesia_does_not_know_is_400(
     assert "not found" in r.body["error"]
 
 
-# --- rate limit -----------------------------------------------------------------------------------------------
+# --- rate limit ---------------------------------------------------------------------------------------------
 
 
 def test_the_21st_preview_in_a_minute_is_429_and_other_orgs_are_unaffected(
@@ -345,7 +345,7 @@ def test_the_rate_limit_is_atomic_under_concurrency(aws_env: dict[str, str]) -> 
     assert sorted(outcomes) == ["limited"] * 4 + ["ok"] * 8
 
 
-# --- validation ------------------------------------------------------------------------------------------------
+# --- validation ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -396,7 +396,7 @@ def test_malformed_json_is_400(invoke: Any, scene: Any) -> None:
     assert r.status == 400 and r.code == "INVALID_JSON"
 
 
-# --- authorization ----------------------------------------------------------------------------------------------
+# --- authorization ------------------------------------------------------------------------------------------
 
 
 def test_only_members_of_the_org_may_preview(

@@ -6,6 +6,8 @@ expose ``lambda_handler = handler(app)``. Error mapping, logging, tracing and me
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from collections.abc import Callable
 from typing import Any
@@ -75,6 +77,40 @@ def principal(app: APIGatewayRestResolver | Router) -> Principal:
     return principal_from_event(app.current_event.raw_event)
 
 
+def unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The CORA error answer for a body the API cannot read, before the resolver sees it.
+
+    415 ``UNSUPPORTED_MEDIA_TYPE`` for a body that is not JSON (Powertools' validation would raise a bare
+    ValueError for multipart without a boundary, a 5xx, and answer other types outside the envelope);
+    400 ``INVALID_JSON`` for a base64 body that is not UTF-8 text (Powertools raises UnicodeDecodeError).
+    """
+    raw = event.get("body")
+    if not raw:
+        return None
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type and media_type != "application/json":
+        status, message, code = (
+            415,
+            "Request body must be JSON (Content-Type: application/json)",
+            "UNSUPPORTED_MEDIA_TYPE",
+        )
+    elif event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(str(raw), validate=True).decode("utf-8")
+            return None
+        except (binascii.Error, UnicodeDecodeError):
+            status, message, code = 400, "Request body is not valid JSON", "INVALID_JSON"
+    else:
+        return None
+    return {
+        "statusCode": status,
+        "multiValueHeaders": {k: [v] for k, v in responses.JSON_HEADERS.items()},
+        "body": responses.to_json(responses.error_body(message, code)),
+        "isBase64Encoded": False,
+    }
+
+
 def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     """The Lambda entry point for a resolver: correlation id, tracing, EMF metrics."""
 
@@ -82,6 +118,6 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return unreadable_body(event) or app.resolve(event, context)
 
     return lambda_handler

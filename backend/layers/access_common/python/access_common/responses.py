@@ -15,6 +15,7 @@ from access_common.errors import AppError
 from access_common.pagination import Page
 
 _HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+JSON_HEADERS = _HEADERS  # read-only: the headers of every envelope response
 
 
 def _default(value: Any) -> Any:
