@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAYERS := backend/layers/access_common/python backend/layers/ai_common/python backend/layers/voice_common/python backend/local
 PYTEST_ARGS ?=
 
-.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi
+.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi tools-venv checkov
 BOT_VENV := .venv-bot
 BOT_STAMP := $(BOT_VENV)/.installed
 
@@ -18,6 +18,8 @@ help:
 	@echo "make bench    benchmarks (figures and ratios, JSON in bench-results/)"
 	@echo "make migrate  apply db/compat + db/schema to DATABASE_URL (or the embedded PostgreSQL)"
 	@echo "make openapi  regenerate docs/openapi.json from the handlers (and the authz table in docs/permissions.md)"
+	@echo "make build    Lambda and layer zips in dist/ (deterministic; the dependencies layer from PyPI, cached)"
+	@echo "make checkov  static security checks of infrastructure/ (checkov in its own .venv-tools)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,7 +59,26 @@ bot-venv: $(BOT_STAMP)
 test-bot: $(BOT_STAMP)
 	cd backend/bot && ../../$(BOT_VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-test: lint test-py test-bot
+test: lint checkov test-py test-bot
+
+# One zip per Lambda and per layer in dist/, with a size report (voice_local/build.py).
+build: $(STAMP)
+	$(PY) -m voice_local.build
+
+# checkov pins versions that conflict with the dev dependencies: it gets a venv of its own.
+TOOLS_VENV := .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed
+$(TOOLS_STAMP):
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install --quiet checkov
+	@touch $(TOOLS_STAMP)
+
+tools-venv: $(TOOLS_STAMP)
+
+# Zero failed checks; every skip is inline in the .tf with its reason. --skip-download: offline.
+checkov: $(TOOLS_STAMP)
+	$(TOOLS_VENV)/bin/checkov --directory infrastructure --framework terraform --quiet --compact --skip-download
 
 bench: $(STAMP)
 	$(PY) -m tests.bench $(BENCH_ARGS)
@@ -68,4 +89,4 @@ openapi: $(STAMP)
 	$(PY) -m tests.authz.render
 
 clean:
-	rm -rf $(VENV) .local dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .local dist build .pytest_cache .mypy_cache .ruff_cache

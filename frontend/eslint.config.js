@@ -31,7 +31,8 @@ export default tseslint.config(
   },
   {
     files: ["e2e/**/*.mjs", "scripts/**/*.mjs", "eslint.config.js"],
-    languageOptions: { globals: { ...globals.node }, sourceType: "module" },
+    // e2e scripts run in node; the callbacks of page.evaluate run in the browser.
+    languageOptions: { globals: { ...globals.node, ...globals.browser }, sourceType: "module" },
     rules: { "no-console": "off" },
   },
 );

@@ -35,6 +35,7 @@ locals {
     { lambda = "voice-analytics", method = "GET", path = "/api/voice/analytics/{sessionId}", auth = "user" },
     { lambda = "voice-analytics", method = "POST", path = "/api/voice/analytics/{sessionId}/regenerate", auth = "user" },
     { lambda = "voice-analytics", method = "GET", path = "/api/voice/stats", auth = "user" },
+    { lambda = "voice-preview", method = "POST", path = "/api/voice/preview", auth = "user" },
     { lambda = "voice-bot", method = "POST", path = "/api/voice/bot/sessions/{id}/joined", auth = "bot-token" },
     { lambda = "voice-bot", method = "POST", path = "/api/voice/bot/sessions/{id}/heartbeat", auth = "bot-token" },
     { lambda = "voice-bot", method = "POST", path = "/api/voice/bot/sessions/{id}/completed", auth = "bot-token" },
@@ -99,9 +100,10 @@ locals {
   }
 
   rest_execution_arn = local.rest_api_enabled ? one(aws_api_gateway_rest_api.voice[*].execution_arn) : var.platform_rest_api_execution_arn
-  rest_permissions = local.enabled && (var.create_rest_api || var.platform_rest_api_execution_arn != null) ? {
+  rest_permissions = {
     for r in local.rest_routes : "${r.method} ${r.path}" => r
-  } : {}
+    if local.enabled && (var.create_rest_api || var.platform_rest_api_execution_arn != null)
+  }
 }
 
 resource "aws_api_gateway_rest_api" "voice" {

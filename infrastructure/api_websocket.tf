@@ -24,11 +24,10 @@ resource "aws_apigatewayv2_api" "websocket" {
 resource "aws_apigatewayv2_integration" "websocket" {
   count = local.enabled ? 1 : 0
 
-  api_id                    = aws_apigatewayv2_api.websocket[0].id
-  integration_type          = "AWS_PROXY"
-  integration_method        = "POST"
-  integration_uri           = aws_lambda_function.voice["voice-websocket"].invoke_arn
-  content_handling_strategy = "CONVERT_TO_TEXT"
+  api_id             = aws_apigatewayv2_api.websocket[0].id
+  integration_type   = "AWS_PROXY"
+  integration_method = "POST"
+  integration_uri    = aws_lambda_function.voice["voice-websocket"].invoke_arn
 }
 
 resource "aws_apigatewayv2_route" "websocket" {

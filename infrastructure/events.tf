@@ -56,7 +56,7 @@ locals {
 }
 
 resource "aws_cloudwatch_event_target" "voice" {
-  for_each = local.enabled ? local.event_targets : {}
+  for_each = { for rule, fn in local.event_targets : rule => fn if local.enabled }
 
   rule      = local.event_rule_names[each.key]
   target_id = each.value
@@ -73,7 +73,7 @@ resource "aws_cloudwatch_event_target" "voice" {
 }
 
 resource "aws_lambda_permission" "events" {
-  for_each = local.enabled ? local.event_targets : {}
+  for_each = { for rule, fn in local.event_targets : rule => fn if local.enabled }
 
   statement_id  = "events-${replace(each.key, "_", "-")}"
   action        = "lambda:InvokeFunction"

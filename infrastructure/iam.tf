@@ -6,19 +6,25 @@
 locals {
   policy_parts = {
     kms_write               = one(data.aws_iam_policy_document.kms_write[*].json)
-    realtime                = one(data.aws_iam_policy_document.realtime[*].json)
-    completion              = one(data.aws_iam_policy_document.completion[*].json)
+    connections             = one(data.aws_iam_policy_document.connections[*].json)
+    connections_register    = one(data.aws_iam_policy_document.connections_register[*].json)
+    push                    = one(data.aws_iam_policy_document.push[*].json)
+    bot_token_secret        = one(data.aws_iam_policy_document.bot_token_secret[*].json)
+    completion_jobs         = one(data.aws_iam_policy_document.completion_jobs[*].json)
+    transcript_archive      = one(data.aws_iam_policy_document.transcript_archive[*].json)
+    transcript_erase        = one(data.aws_iam_policy_document.transcript_erase[*].json)
     openai_secret           = one(data.aws_iam_policy_document.openai_secret[*].json)
-    dispatch                = one(data.aws_iam_policy_document.dispatch[*].json)
     provider_secrets        = one(data.aws_iam_policy_document.provider_secrets[*].json)
     credentials_admin       = one(data.aws_iam_policy_document.credentials_admin[*].json)
+    pool_dispatch           = one(data.aws_iam_policy_document.pool_dispatch[*].json)
+    run_bot                 = one(data.aws_iam_policy_document.run_bot[*].json)
+    stop_bot                = one(data.aws_iam_policy_document.stop_bot[*].json)
     health                  = one(data.aws_iam_policy_document.health[*].json)
+    preview                 = one(data.aws_iam_policy_document.preview[*].json)
     async_dlq               = one(data.aws_iam_policy_document.async_dlq[*].json)
     dispatch_check_consumer = one(data.aws_iam_policy_document.dispatch_check_consumer[*].json)
     worker_consumer         = one(data.aws_iam_policy_document.worker_consumer[*].json)
   }
-  connections_table_arn = one(aws_dynamodb_table.connections[*].arn)
-  transcript_bucket_arn = one(aws_s3_bucket.transcripts[*].arn)
 }
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -28,16 +34,11 @@ data "aws_iam_policy_document" "lambda_assume" {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
     }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
   }
 }
 
 resource "aws_iam_role" "lambda" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   name               = "${local.prefix}-${trimprefix(each.key, "voice-")}-lambda"
   description        = "module-voice ${each.key} Lambda"
@@ -46,7 +47,7 @@ resource "aws_iam_role" "lambda" {
 }
 
 data "aws_iam_policy_document" "lambda" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   source_policy_documents = concat(
     [data.aws_iam_policy_document.lambda_base[each.key].json],
@@ -55,7 +56,7 @@ data "aws_iam_policy_document" "lambda" {
 }
 
 resource "aws_iam_role_policy" "lambda" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   name   = "module-voice"
   role   = aws_iam_role.lambda[each.key].id
@@ -64,7 +65,7 @@ resource "aws_iam_role_policy" "lambda" {
 
 # Network interfaces for the optional VPC placement (AWS managed; EC2 describe calls have no resource scope).
 resource "aws_iam_role_policy_attachment" "lambda_vpc" {
-  for_each = local.enabled && local.lambda_vpc ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled && local.lambda_vpc }
 
   role       = aws_iam_role.lambda[each.key].name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
@@ -74,7 +75,7 @@ resource "aws_iam_role_policy_attachment" "lambda_vpc" {
 
 # Every function: its own log group, X-Ray, the module key, the database URL (access_common.db).
 data "aws_iam_policy_document" "lambda_base" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   statement {
     sid       = "OwnLogGroup"
@@ -128,18 +129,13 @@ data "aws_iam_policy_document" "kms_write" {
   }
 }
 
-# voice_common.realtime (+ bot_token): connection records, the session index, @connections, token secret.
-data "aws_iam_policy_document" "realtime" {
+# voice_common.realtime: connection records (read, subscribe, forget) and the session index.
+data "aws_iam_policy_document" "connections" {
   count = local.enabled ? 1 : 0
 
   statement {
-    sid = "Connections"
-    actions = [
-      "dynamodb:PutItem",
-      "dynamodb:GetItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-    ]
+    sid       = "Connections"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     resources = [aws_dynamodb_table.connections[0].arn]
   }
 
@@ -148,12 +144,33 @@ data "aws_iam_policy_document" "realtime" {
     actions   = ["dynamodb:Query"]
     resources = ["${aws_dynamodb_table.connections[0].arn}/index/session_id-index"]
   }
+}
+
+# voice_common.realtime ($connect, voice-websocket only): record a new connection.
+data "aws_iam_policy_document" "connections_register" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "RegisterConnection"
+    actions   = ["dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.connections[0].arn]
+  }
+}
+
+# voice_common.realtime: push frames to subscribers (POST @connections of this API's stage only).
+data "aws_iam_policy_document" "push" {
+  count = local.enabled ? 1 : 0
 
   statement {
     sid       = "PushToConnections"
     actions   = ["execute-api:ManageConnections"]
     resources = ["${aws_apigatewayv2_api.websocket[0].execution_arn}/${var.api_stage_name}/POST/@connections/*"]
   }
+}
+
+# voice_common.bot_token: the signing secret (issue and verify).
+data "aws_iam_policy_document" "bot_token_secret" {
+  count = local.enabled ? 1 : 0
 
   statement {
     sid       = "BotTokenSecret"
@@ -162,26 +179,42 @@ data "aws_iam_policy_document" "realtime" {
   }
 }
 
-# voice_common.completion / assembly: archive, erase (every version), queue completion jobs.
-data "aws_iam_policy_document" "completion" {
+# voice_common.completion: queue completion jobs (assemble, archive, analytics).
+data "aws_iam_policy_document" "completion_jobs" {
   count = local.enabled ? 1 : 0
-
-  statement {
-    sid       = "TranscriptObjects"
-    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
-    resources = ["${aws_s3_bucket.transcripts[0].arn}/${local.transcripts_prefix}*"]
-  }
-
-  statement {
-    sid       = "TranscriptVersions"
-    actions   = ["s3:GetBucketVersioning", "s3:ListBucketVersions"]
-    resources = [aws_s3_bucket.transcripts[0].arn]
-  }
 
   statement {
     sid       = "CompletionJobs"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.worker[0].arn]
+  }
+}
+
+# voice_common.assembly (voice-worker): write the archive.
+data "aws_iam_policy_document" "transcript_archive" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "ArchiveTranscripts"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.transcripts[0].arn}/${local.transcripts_prefix}*"]
+  }
+}
+
+# voice_common.completion.delete_archives: erase archives, every version.
+data "aws_iam_policy_document" "transcript_erase" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "EraseTranscripts"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${aws_s3_bucket.transcripts[0].arn}/${local.transcripts_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListTranscriptVersions"
+    actions   = ["s3:GetBucketVersioning", "s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.transcripts[0].arn]
   }
 }
 
@@ -199,8 +232,8 @@ data "aws_iam_policy_document" "openai_secret" {
   }
 }
 
-# voice_common.dispatch: the standby queue, pickup checks and bot tasks of this module only.
-data "aws_iam_policy_document" "dispatch" {
+# voice_common.dispatch (start): the standby queue and the pickup checks.
+data "aws_iam_policy_document" "pool_dispatch" {
   count = local.enabled ? 1 : 0
 
   statement {
@@ -214,22 +247,16 @@ data "aws_iam_policy_document" "dispatch" {
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dispatch_check[0].arn]
   }
+}
+
+# voice_common.dispatch.run_bot_task: this module's bot task definition, in its cluster.
+data "aws_iam_policy_document" "run_bot" {
+  count = local.enabled ? 1 : 0
 
   statement {
     sid       = "RunBotTask"
     actions   = ["ecs:RunTask"]
     resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${aws_ecs_task_definition.bot[0].family}:*"]
-    condition {
-      test     = "ArnEquals"
-      variable = "ecs:cluster"
-      values   = [aws_ecs_cluster.bot[0].arn]
-    }
-  }
-
-  statement {
-    sid       = "StopBotTask"
-    actions   = ["ecs:StopTask"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.bot[0].name}/*"]
     condition {
       test     = "ArnEquals"
       variable = "ecs:cluster"
@@ -258,6 +285,22 @@ data "aws_iam_policy_document" "dispatch" {
       test     = "StringEquals"
       variable = "iam:PassedToService"
       values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# voice_common.dispatch.stop_bot_task: tasks of this module's cluster.
+data "aws_iam_policy_document" "stop_bot" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "StopBotTask"
+    actions   = ["ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${aws_ecs_cluster.bot[0].name}/*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.bot[0].arn]
     }
   }
 }
@@ -311,6 +354,23 @@ data "aws_iam_policy_document" "health" {
     sid       = "ProbeQueue"
     actions   = ["sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.worker[0].arn]
+  }
+}
+
+# voice_common.preview: the per-organization rate limit (in the idempotency table) and the S3 cache.
+data "aws_iam_policy_document" "preview" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "PreviewRateLimit"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.idempotency[0].arn]
+  }
+
+  statement {
+    sid       = "PreviewCache"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.transcripts[0].arn}/${local.previews_prefix}*"]
   }
 }
 
@@ -368,10 +428,17 @@ data "aws_iam_policy_document" "apigateway_assume" {
 resource "aws_iam_role" "apigateway_cloudwatch" {
   count = local.enabled && var.create_api_gateway_account_role ? 1 : 0
 
-  name                = "${local.prefix}-apigateway-cloudwatch"
-  assume_role_policy  = data.aws_iam_policy_document.apigateway_assume.json
-  managed_policy_arns = ["arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]
-  tags                = local.tags
+  name               = "${local.prefix}-apigateway-cloudwatch"
+  assume_role_policy = data.aws_iam_policy_document.apigateway_assume.json
+  tags               = local.tags
+}
+
+# AWS managed: API Gateway's account-wide log delivery (log groups it creates are named at run time).
+resource "aws_iam_role_policy_attachment" "apigateway_cloudwatch" {
+  count = local.enabled && var.create_api_gateway_account_role ? 1 : 0
+
+  role       = aws_iam_role.apigateway_cloudwatch[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
 }
 
 resource "aws_api_gateway_account" "voice" {

@@ -1,7 +1,7 @@
 # One function per backend/lambdas/<name> folder (tests/infrastructure checks both directions).
-# Each function's environment is the union of the groups it lists and its policy the union of the
-# policy parts it lists (iam.tf); the groups follow the code's modules, so a Lambda gets only what its
-# import closure reads and calls (verified statically by tests/infrastructure/test_terraform.py).
+# Each function's environment is the union of the groups it lists (what its import closure reads) and
+# its policy the union of the parts it lists (iam.tf: what its reachable code calls);
+# tests/infrastructure/test_terraform.py derives both from the code and checks them in both directions.
 
 locals {
   layer_names = ["access_common", "ai_common", "voice_common", "dependencies"]
@@ -13,7 +13,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets", "health"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets", "health"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "transcript_erase", "provider_secrets", "pool_dispatch", "run_bot", "stop_bot", "health"]
     }
     "voice-configs" = {
       description = "Interview configurations"
@@ -37,7 +37,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "transcript_erase"]
     }
     "voice-analytics" = {
       description = "Interview analytics and organization statistics"
@@ -45,7 +45,15 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "settings", "completion"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs"]
+    }
+    "voice-preview" = {
+      description = "Voice previews (Cartesia or Piper), rate-limited per organization, cached in S3"
+      timeout     = var.module_voice_lambda_timeout
+      memory      = var.preview_lambda_memory
+      async       = false
+      env_groups  = ["common", "settings", "provider_secrets", "preview"]
+      policies    = ["kms_write", "provider_secrets", "preview"]
     }
     "voice-bot" = {
       description = "Bot lifecycle callbacks (per-session bot token, no user authorizer)"
@@ -53,7 +61,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "provider_secrets", "stop_bot"]
     }
     "voice-websocket" = {
       description = "Live transcript WebSocket ($connect verifies the user JWT or bot token itself)"
@@ -61,7 +69,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "websocket_auth"]
-      policies    = ["kms_write", "realtime"]
+      policies    = ["kms_write", "connections", "connections_register", "push", "bot_token_secret"]
     }
     "voice-events" = {
       description = "ECS task state changes, bot watchdog, pool pickup fallback"
@@ -69,7 +77,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = true
       env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret", "dispatch", "provider_secrets", "async_dlq", "dispatch_check_consumer"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "provider_secrets", "run_bot", "stop_bot", "async_dlq", "dispatch_check_consumer"]
     }
     "voice-worker" = {
       description = "Transcript assembly, S3 archival, AI analytics, retention"
@@ -77,7 +85,7 @@ locals {
       memory      = var.worker_lambda_memory
       async       = true
       env_groups  = ["common", "realtime", "settings", "completion"]
-      policies    = ["kms_write", "realtime", "completion", "openai_secret", "async_dlq", "worker_consumer"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "transcript_archive", "transcript_erase", "openai_secret", "async_dlq", "worker_consumer"]
     }
   }
 
@@ -100,19 +108,19 @@ locals {
     }
     # module.config.yaml values the deployment decides; the ECS pool schedule uses the same variables.
     settings = {
-      VOICE_STANDBY_POOL_SIZE          = tostring(var.standby_pool_size)
-      VOICE_BUSINESS_HOURS_START       = var.business_hours_start
-      VOICE_BUSINESS_HOURS_END         = var.business_hours_end
-      VOICE_BUSINESS_HOURS_DAYS        = join(",", var.business_hours_days)
-      VOICE_BUSINESS_HOURS_TIMEZONE    = var.business_hours_timezone
-      VOICE_TRANSCRIPT_RETENTION_DAYS  = tostring(var.transcript_retention_days)
+      VOICE_STANDBY_POOL_SIZE         = tostring(var.standby_pool_size)
+      VOICE_BUSINESS_HOURS_START      = var.business_hours_start
+      VOICE_BUSINESS_HOURS_END        = var.business_hours_end
+      VOICE_BUSINESS_HOURS_DAYS       = join(",", var.business_hours_days)
+      VOICE_BUSINESS_HOURS_TIMEZONE   = var.business_hours_timezone
+      VOICE_TRANSCRIPT_RETENTION_DAYS = tostring(var.transcript_retention_days)
     }
     completion = {
-      TRANSCRIPT_BUCKET          = local.transcript_bucket_name
-      TRANSCRIPT_KMS_KEY_ID      = local.kms_key_arn
-      WORKER_QUEUE_URL           = local.worker_queue_url
-      OPENAI_API_KEY_SECRET_ARN  = var.openai_api_key_secret_arn != null ? var.openai_api_key_secret_arn : ""
-      OPENAI_MODEL               = var.openai_model
+      TRANSCRIPT_BUCKET         = local.transcript_bucket_name
+      TRANSCRIPT_KMS_KEY_ID     = local.kms_key_arn
+      WORKER_QUEUE_URL          = local.worker_queue_url
+      OPENAI_API_KEY_SECRET_ARN = var.openai_api_key_secret_arn != null ? var.openai_api_key_secret_arn : ""
+      OPENAI_MODEL              = var.openai_model
     }
     dispatch = {
       STANDBY_QUEUE_URL        = var.standby_pool_size > 0 ? local.standby_queue_url : ""
@@ -123,7 +131,7 @@ locals {
       ECS_SUBNETS              = join(",", var.ecs_subnets)
       ECS_SECURITY_GROUPS      = join(",", var.ecs_security_groups)
       ECS_ASSIGN_PUBLIC_IP     = var.ecs_assign_public_ip ? "ENABLED" : "DISABLED"
-      API_BASE_URL             = local.api_base_url
+      API_BASE_URL             = local.api_base_url != null ? local.api_base_url : ""
       WEBSOCKET_URL            = local.websocket_url
     }
     provider_secrets = {
@@ -134,6 +142,11 @@ locals {
     }
     health = {
       MODULE_VERSION = local.module_version
+    }
+    # voice_common.preview: rate limit records live in the idempotency table, the cache under previews/.
+    preview = {
+      IDEMPOTENCY_TABLE = local.idempotency_table_name
+      TRANSCRIPT_BUCKET = local.transcript_bucket_name
     }
   }
 
@@ -153,7 +166,7 @@ resource "aws_lambda_layer_version" "voice" {
 }
 
 resource "aws_cloudwatch_log_group" "lambda" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   name              = "/aws/lambda/${local.prefix}-${trimprefix(each.key, "voice-")}"
   retention_in_days = var.log_retention_days
@@ -165,7 +178,7 @@ resource "aws_lambda_function" "voice" {
   #checkov:skip=CKV_AWS_116:REST/WebSocket functions are invoked synchronously (the caller sees the error); the asynchronous ones (voice-events, voice-worker) get the dead_letter_config below.
   #checkov:skip=CKV_AWS_117:VPC is optional (lambda_subnet_ids): the module reaches the Supabase pooler and AWS APIs over TLS and needs no private network by default.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile of the platform; artifacts are pinned by source_code_hash from the deterministic build.
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   function_name = "${local.prefix}-${trimprefix(each.key, "voice-")}"
   description   = each.value.description
@@ -209,12 +222,19 @@ resource "aws_lambda_function" "voice" {
 
   tags = local.tags
 
+  lifecycle {
+    precondition {
+      condition     = local.api_base_url != null
+      error_message = "Bots need the REST base URL: set api_base_url when create_rest_api = false."
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.lambda, aws_iam_role_policy.lambda]
 }
 
 # Asynchronous invocations (EventBridge): two retries within an hour, then the dead-letter queue.
 resource "aws_lambda_function_event_invoke_config" "async" {
-  for_each = local.enabled ? { for name, spec in local.lambdas : name => spec if spec.async } : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled && spec.async }
 
   function_name                = aws_lambda_function.voice[each.key].function_name
   maximum_retry_attempts       = 2

@@ -32,7 +32,7 @@ resource "aws_cloudwatch_metric_alarm" "rest_5xx" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   alarm_name          = "${local.prefix}-${trimprefix(each.key, "voice-")}-errors"
   alarm_description   = "${each.key} invocations failed (unhandled errors or timeouts)"
@@ -51,7 +51,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
-  for_each = local.enabled ? local.lambdas : {}
+  for_each = { for name, spec in local.lambdas : name => spec if local.enabled }
 
   alarm_name          = "${local.prefix}-${trimprefix(each.key, "voice-")}-throttles"
   alarm_description   = "${each.key} hit its reserved concurrency (lambda_reserved_concurrency)"
@@ -70,7 +70,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_throttles" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
-  for_each = local.enabled ? local.dead_letter_queues : {}
+  for_each = { for key, queue in local.dead_letter_queues : key => queue if local.enabled }
 
   alarm_name          = "${local.prefix}-${each.key}-depth"
   alarm_description   = "Messages in ${each.value}: work that failed repeatedly (inspect, fix, redrive)"

@@ -1,11 +1,13 @@
-# Archived transcripts (transcripts/{org}/{yyyy}/{mm}/{dd}/{session}.json): private, versioned, KMS,
-# TLS only, lifecycle per seed 001, access-logged to a log bucket.
+# Archived transcripts (transcripts/{org}/{yyyy}/{mm}/{dd}/{session}.json) and the voice-preview cache
+# (previews/{org}/...): private, versioned, KMS, TLS only, lifecycle per seed 001 (plus preview expiry),
+# access-logged to a log bucket.
 
 locals {
   transcript_bucket  = var.transcript_bucket_name != null ? var.transcript_bucket_name : "${local.prefix}-transcripts"
   create_log_bucket  = local.enabled && var.access_log_bucket_name == null
   access_log_bucket  = var.access_log_bucket_name != null ? var.access_log_bucket_name : one(aws_s3_bucket.access_logs[*].id)
   transcripts_prefix = "transcripts/"
+  previews_prefix    = "previews/" # voice_common.preview.CACHE_PREFIX
 }
 
 resource "aws_s3_bucket" "transcripts" {
@@ -79,6 +81,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "transcripts" {
     }
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_expiration_days
+    }
+  }
+
+  rule {
+    id     = "expire-voice-previews"
+    status = "Enabled"
+    filter {
+      prefix = local.previews_prefix
+    }
+    expiration {
+      days = var.preview_cache_days
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 1
     }
   }
 

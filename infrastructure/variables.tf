@@ -113,19 +113,30 @@ variable "worker_lambda_memory" {
   }
 }
 
+variable "preview_lambda_memory" {
+  description = "Memory (MB) of voice-preview (Piper synthesizes on the Lambda's CPU)."
+  type        = number
+  default     = 1024
+  validation {
+    condition     = var.preview_lambda_memory >= 256 && var.preview_lambda_memory <= 10240
+    error_message = "preview_lambda_memory must be between 256 and 10240 MB."
+  }
+}
+
 variable "lambda_reserved_concurrency" {
   description = <<-EOT
     Reserved concurrency per Lambda. Each warm container holds one PostgreSQL connection, so this caps the
     connections the module can open through the Supabase pooler. -1 = unreserved (the account must keep
     100 unreserved executions: lower these on small accounts).
   EOT
-  type        = map(number)
+  type = map(number)
   default = {
     "voice-sessions"    = 20
     "voice-configs"     = 10
     "voice-credentials" = 5
     "voice-transcripts" = 10
     "voice-analytics"   = 10
+    "voice-preview"     = 5
     "voice-bot"         = 20
     "voice-websocket"   = 50
     "voice-events"      = 5
@@ -355,6 +366,16 @@ variable "transcript_expiration_days" {
   validation {
     condition     = var.transcript_expiration_days >= 2
     error_message = "transcript_expiration_days must be at least 2."
+  }
+}
+
+variable "preview_cache_days" {
+  description = "Days a cached voice preview (previews/ in the transcript bucket) is kept."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.preview_cache_days >= 1
+    error_message = "preview_cache_days must be at least 1."
   }
 }
 

@@ -21,14 +21,14 @@ export interface DevHarnessConfig {
 
 export async function loadDevConfig(signal?: AbortSignal): Promise<DevHarnessConfig> {
   const response = await fetch("/dev/harness.json", { signal, cache: "no-store" });
-  let body: unknown = null;
+  let body: unknown;
   try {
     body = await response.json();
   } catch {
     body = null;
   }
   if (!response.ok) {
-    const message = typeof body === "object" && body !== null && "error" in body ? String((body as { error: unknown }).error) : `HTTP ${response.status}`;
+    const message = typeof body === "object" && body !== null && "error" in body ? String(body.error) : `HTTP ${response.status}`;
     throw new Error(`The dev harness configuration could not be loaded: ${message}`);
   }
   const config = body as DevHarnessConfig;

@@ -38,7 +38,8 @@ export interface UseDailyRoomResult {
 
 async function createDailyCall(): Promise<DailyCallLike> {
   const { default: Daily } = await import("@daily-co/daily-js");
-  return Daily.createCallObject({ audioSource: true, videoSource: false, subscribeToTracksAutomatically: true }) as unknown as DailyCallLike;
+  const call: DailyCallLike = Daily.createCallObject({ audioSource: true, videoSource: false, subscribeToTracksAutomatically: true });
+  return call;
 }
 
 function reasonOf(error: unknown): string {

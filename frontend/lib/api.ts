@@ -106,7 +106,7 @@ export function createVoiceApi(options: VoiceApiOptions) {
       throw new VoiceApiError("The voice service cannot be reached", { status: 0, code: CLIENT_ERROR_CODES.network, details: String(cause) });
     }
     const requestId = response.headers.get("x-amzn-RequestId");
-    let envelope: ApiEnvelope<T> | null = null;
+    let envelope: ApiEnvelope<T> | null;
     try {
       envelope = (await response.json()) as ApiEnvelope<T>;
     } catch {

@@ -2,12 +2,13 @@
  * Transcript helpers shared by the live WebSocket hook and the viewers: at-least-once delivery merging
  * (docs/websocket.md "Order and delivery"), speaker turns, search and quote lookup.
  */
-import type { LiveSegment, Speaker, TranscriptSegment } from "../types";
+import type { LiveSegment, TranscriptSegment } from "../types";
 
 /** A segment as the viewers render it (live or assembled). */
 export interface DisplaySegment {
   seq: number;
-  speaker: Speaker | string;
+  /** "bot" or "candidate" (Speaker); other values are shown as they are. */
+  speaker: string;
   text: string;
   startTime: number | null;
   endTime: number | null;

@@ -179,34 +179,41 @@ export function VoiceSessionDetailPage({ sessionId }: { sessionId: Uuid }) {
       </div>
       {actionError ? <ErrorState error={actionError} title="That did not work" /> : null}
 
-      <div className="voice-columns">
-        <div className="voice-column">
-          <InterviewRoom roomUrl={session.dailyRoomUrl} token={session.dailyRoomToken} status={status} userName={session.candidateName ?? undefined} />
-          {!finished || !assembled ? <LiveTranscriptView live={live} /> : null}
-        </div>
-        {finished ? (
+      {finished ? (
+        <div className="voice-columns">
           <div className="voice-column">
-            {scored && analytics.data ? (
-              <AnalyticsSummary
-                analytics={analytics.data}
-                durationSeconds={session.durationSeconds}
-                onMomentSelect={selectMoment}
-                onRegenerate={isOrgAdmin && analytics.data.status !== "pending" && analytics.data.status !== "running" ? () => regenerate.mutate(session.id) : undefined}
-                regenerating={regenerate.isPending}
-                regenerateError={regenerate.error}
-              />
-            ) : null}
-            {scored && analytics.isPending ? <LoadingState label="Loading the analysis…" /> : null}
-            {analytics.isError ? <ErrorState error={analytics.error} title="The analysis could not be loaded" onRetry={() => void analytics.refetch()} /> : null}
             {transcript.isError ? <ErrorState error={transcript.error} title="The transcript could not be loaded" onRetry={() => void transcript.refetch()} /> : null}
-            {assembled ? (
-              <TranscriptViewer segments={assembled} focus={focus} title="Transcript" />
-            ) : scored && !transcript.isError ? (
-              <LoadingState label="Assembling the transcript…" />
-            ) : null}
+            {assembled ? <TranscriptViewer segments={assembled} focus={focus} title="Transcript" /> : null}
+            {!assembled && scored && !transcript.isError ? <LoadingState label="Assembling the transcript…" /> : null}
+            {!assembled ? <LiveTranscriptView live={live} title="Transcript (as recorded live)" emptyMessage="Nothing was recorded." /> : null}
           </div>
-        ) : null}
-      </div>
+          {scored ? (
+            <div className="voice-column">
+              {analytics.data ? (
+                <AnalyticsSummary
+                  analytics={analytics.data}
+                  durationSeconds={session.durationSeconds}
+                  onMomentSelect={selectMoment}
+                  onRegenerate={isOrgAdmin && analytics.data.status !== "pending" && analytics.data.status !== "running" ? () => regenerate.mutate(session.id) : undefined}
+                  regenerating={regenerate.isPending}
+                  regenerateError={regenerate.error}
+                />
+              ) : null}
+              {analytics.isPending ? <LoadingState label="Loading the analysis…" /> : null}
+              {analytics.isError ? <ErrorState error={analytics.error} title="The analysis could not be loaded" onRetry={() => void analytics.refetch()} /> : null}
+            </div>
+          ) : null}
+        </div>
+      ) : (
+        <div className="voice-columns">
+          <div className="voice-column">
+            <InterviewRoom roomUrl={session.dailyRoomUrl} token={session.dailyRoomToken} status={status} userName={session.candidateName ?? undefined} />
+          </div>
+          <div className="voice-column">
+            <LiveTranscriptView live={live} />
+          </div>
+        </div>
+      )}
     </div>
   );
 }

@@ -321,7 +321,8 @@ export type Speaker = "bot" | "candidate";
 /** A stored segment of an assembled transcript (`speakerSegments`). */
 export interface TranscriptSegment {
   seq: number | null;
-  speaker: Speaker | string | null;
+  /** "bot" or "candidate" (Speaker). */
+  speaker: string | null;
   text: string | null;
   startTime: number | null;
   endTime: number | null;
@@ -377,7 +378,8 @@ export type KeyMomentType = "strength" | "concern" | "highlight";
 
 export interface KeyMoment {
   timestamp: number;
-  type: KeyMomentType | string;
+  /** A KeyMomentType; unknown types are shown as they are. */
+  type: string;
   description: string;
   quote: string;
 }

@@ -81,3 +81,59 @@ def test_json_with_charset_is_json() -> None:
     )
     status, body = _call("voice-configs", event)
     assert (status, body["code"]) == (400, "VALIDATION_ERROR")
+
+
+# --- NUL characters (fuzzer: POST /configs and POST /sessions answered 502) ---------------------------
+
+
+@pytest.fixture
+def acme(database_url: str, make_org: Any, make_user: Any, make_voice_config: Any) -> dict[str, Any]:
+    org = make_org()
+    admin = make_user(org, "org_admin")
+    return {"org": org, "admin": admin, "config": make_voice_config(org, admin)}
+
+
+def test_nul_in_a_text_field_is_400_not_5xx(acme: dict[str, Any], invoke: Any) -> None:
+    """psycopg refuses NUL in a text parameter with a client-side DataError that was not mapped."""
+    body = {
+        "orgId": str(acme["org"].id),
+        "name": "bad\u0000name",
+        "interviewType": "technical",
+        "configJson": {
+            "botName": "x",
+            "systemPrompt": "y",
+            "interview": {"questions": [{"id": "q", "text": "t"}]},
+        },
+    }
+    response = invoke("voice-configs", "POST", "/api/voice/configs", user=acme["admin"], body=body)
+    assert response.status == 400, response.body
+    assert response.body["success"] is False and response.code == "BAD_REQUEST"
+
+
+def test_nul_in_json_metadata_is_400_not_5xx(acme: dict[str, Any], invoke: Any) -> None:
+    """PostgreSQL rejects \\u0000 in jsonb (22P05 UntranslatableCharacter), which was not mapped either:
+    psycopg's SQLSTATE classes do not inherit DataException."""
+    body = {
+        "orgId": str(acme["org"].id),
+        "interviewType": "technical",
+        "configId": str(acme["config"]["id"]),
+        "sessionMetadata": {"note": "a\u0000b"},
+    }
+    response = invoke("voice-sessions", "POST", "/api/voice/sessions", user=acme["admin"], body=body)
+    assert response.status == 400, response.body
+    assert response.code == "BAD_REQUEST"
+
+
+def test_other_class_22_errors_are_400() -> None:
+    """value too long (22001) and numeric overflow (22003) map to 400 as docs/contracts.md says."""
+    import psycopg.errors as pgerrors
+
+    from access_common.db import map_db_error
+
+    for cls in (
+        pgerrors.StringDataRightTruncation,
+        pgerrors.NumericValueOutOfRange,
+        pgerrors.InvalidTextRepresentation,
+    ):
+        mapped = map_db_error(cls("boom"))
+        assert mapped is not None and mapped.status == 400, cls

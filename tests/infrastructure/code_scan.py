@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Boto3 method -> IAM action where the IAM name is not the API operation name. Default: the service's
 # IAM prefix + the operation name (GetSecretValue, SendMessage, RunTask...).
@@ -76,6 +77,8 @@ _LIBRARY_CALLS: dict[str, tuple[str, tuple[str, ...]]] = {
     "get_secret": ("secretsmanager", ("GetSecretValue",)),
 }
 _ENV_METHODS = {"get", "pop", "setdefault"}
+# Create operations that also need TagResource when the call passes Tags.
+_TAG_ON_CREATE = {"secretsmanager": ("CreateSecret",)}
 
 
 @dataclass(frozen=True, order=True)
@@ -85,9 +88,10 @@ class EnvRead:
     name: str | None  # a literal variable name
     pattern: str | None = None  # a regex for an f-string name (VOICE_{x} -> VOICE_[A-Za-z0-9_]+)
     dynamic: str | None = None  # source text of a name that is neither (reported, must be explained)
-    # The code supplies a real fallback: ``get("X", "3")``, ``get("X") or "local"``, ``_float(env, "X", 60.0)``.
+    # The code supplies a real fallback: ``get("X", "3")``, ``get("X") or "local"``, ``_f(env, "X", 6.0)``.
     # An empty default (``get("X", "")``) does not count: such a value is needed to work.
     has_default: bool = False
+    owner: str = ""  # "module:function" that reads it ("" = module level, runs at import)
 
 
 @dataclass(frozen=True, order=True)
@@ -97,6 +101,7 @@ class AwsCall:
     service: str  # boto3 service name
     operation: str  # API operation (botocore name), e.g. SendMessage
     env: frozenset[str] = frozenset()  # environment variables the call's target comes from
+    owner: str = ""  # "module:function" that makes the call ("" = module level)
 
     @property
     def iam_actions(self) -> tuple[str, ...]:
@@ -107,7 +112,16 @@ class AwsCall:
 class Scan:
     modules: dict[str, Path]
     env_reads: list[EnvRead] = field(default_factory=list)
-    aws_calls: list[AwsCall] = field(default_factory=list)
+    aws_calls: list[AwsCall] = field(default_factory=list)  # every call site in the closure
+    reachable: set[str] = field(default_factory=set)  # "module:function" that can run (see _Reachability)
+
+    def runs(self, owner: str) -> bool:
+        return not owner or owner in self.reachable
+
+    @property
+    def live_calls(self) -> list[AwsCall]:
+        """Call sites in code that can run for this entry point."""
+        return [c for c in self.aws_calls if self.runs(c.owner)]
 
     @property
     def env_names(self) -> set[str]:
@@ -115,8 +129,8 @@ class Scan:
 
     @property
     def required_env(self) -> set[str]:
-        """Names read somewhere without a real default (a read with a default elsewhere does not help)."""
-        return {r.name for r in self.env_reads if r.name and not r.has_default}
+        """Names read without a real default by code that can run (a default elsewhere does not help)."""
+        return {r.name for r in self.env_reads if r.name and not r.has_default and self.runs(r.owner)}
 
     @property
     def env_patterns(self) -> set[str]:
@@ -135,7 +149,7 @@ class Scan:
 
 
 @functools.cache
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Any:
     import botocore.session
 
     return botocore.session.get_session()
@@ -167,7 +181,7 @@ def iam_actions(service: str, operation: str) -> tuple[str, ...]:
     return (f"{_IAM_PREFIX.get(service, service)}:{operation}",)
 
 
-# --- import closure -------------------------------------------------------------------------------------------
+# --- import closure -----------------------------------------------------------------------------------------
 
 
 def _type_checking_nodes(tree: ast.AST) -> set[int]:
@@ -183,7 +197,44 @@ def _type_checking_nodes(tree: ast.AST) -> set[int]:
     return skipped
 
 
+@dataclass(frozen=True)
+class _Import:
+    module: str  # `import a.b` -> "a.b"; `from .x import y` -> "x"
+    level: int  # relative import level (0 = absolute)
+    names: tuple[tuple[str, str | None], ...]  # (name, asname); empty for `import a.b`
+    is_from: bool
+
+
+def _imports(tree: ast.Module) -> list[_Import]:
+    """Every import statement that executes (anywhere in the module, ``if TYPE_CHECKING:`` excluded)."""
+    skipped = _type_checking_nodes(tree)
+    out: list[_Import] = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            out += [_Import(a.name, 0, ((a.name, a.asname),), False) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            out.append(
+                _Import(node.module or "", node.level, tuple((a.name, a.asname) for a in node.names), True)
+            )
+    return out
+
+
+def _absolute(imp: _Import, package: str) -> str:
+    if not imp.level:
+        return imp.module
+    anchor = package.split(".")
+    anchor = anchor[: len(anchor) - (imp.level - 1)] if imp.level > 1 else anchor
+    return ".".join([*anchor, imp.module] if imp.module else anchor)
+
+
 def _resolve(name: str, roots: Iterable[Path]) -> Path | None:
+    return _resolve_cached(name, tuple(roots))
+
+
+@functools.cache
+def _resolve_cached(name: str, roots: tuple[Path, ...]) -> Path | None:
     parts = name.split(".")
     for root in roots:
         base = root.joinpath(*parts)
@@ -193,35 +244,28 @@ def _resolve(name: str, roots: Iterable[Path]) -> Path | None:
     return None
 
 
-def _imported_names(tree: ast.Module, module: str, is_package: bool) -> Iterator[str]:
-    skipped = _type_checking_nodes(tree)
+def _imported_names(imports: list[_Import], module: str, is_package: bool) -> Iterator[str]:
     package = module if is_package else module.rpartition(".")[0]
-    for node in ast.walk(tree):
-        if id(node) in skipped:
+    for imp in imports:
+        if not imp.is_from:
+            yield imp.module
             continue
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - (node.level - 1)] if node.level > 1 else anchor
-                base = ".".join([*anchor, base] if base else anchor)
-            yield base
-            for alias in node.names:
-                yield f"{base}.{alias.name}"  # `from pkg import module` imports a module
+        base = _absolute(imp, package)
+        yield base
+        for name, _ in imp.names:
+            yield f"{base}.{name}"  # `from pkg import module` imports a module
 
 
-def import_closure(entry: Path, roots: Iterable[Path], entry_name: str = "lambda_function") -> dict[str, Path]:
+def import_closure(
+    entry: Path, roots: Iterable[Path], entry_name: str = "lambda_function"
+) -> dict[str, Path]:
     """module name -> file for ``entry`` and every first-party module it imports, transitively."""
     roots = [entry.parent, *roots]
     found: dict[str, Path] = {entry_name: entry}
     queue = [(entry_name, entry)]
     while queue:
         name, path = queue.pop()
-        tree = _info(path).tree
-        for imported in _imported_names(tree, name, path.name == "__init__.py"):
+        for imported in _imported_names(_info(path).imports, name, path.name == "__init__.py"):
             # A package's __init__ runs before any of its submodules.
             parts = imported.split(".")
             for i in range(1, len(parts) + 1):
@@ -235,7 +279,7 @@ def import_closure(entry: Path, roots: Iterable[Path], entry_name: str = "lambda
     return dict(sorted(found.items()))
 
 
-# --- per-module structure (parsed once per file version) -----------------------------------------------------
+# --- per-module structure (parsed once per file version) ----------------------------------------------------
 
 Scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.Module
 ClientKind = tuple[str, str]  # ("client" | "resource" | "table", boto3 service name)
@@ -249,6 +293,7 @@ class _Scope:
     nodes: list[ast.AST]  # own nodes, not those of nested functions/classes
     assigns: dict[str, list[ast.expr]]
     params: list[str]
+    owner: str  # the outermost function or method ("func", "Class.method"); "" at module level
 
 
 @dataclass
@@ -257,6 +302,8 @@ class _ModuleInfo:
     tree: ast.Module
     scopes: list[_Scope]
     parents: dict[int, ast.AST]
+    imports: list[_Import]
+    is_package: bool
 
 
 def _own_nodes(scope: ast.AST) -> list[ast.AST]:
@@ -300,42 +347,43 @@ def _params(node: Scope) -> list[str]:
     return [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
 
 
-def _make_scope(node: Scope, cls: str | None) -> _Scope:
+def _make_scope(node: Scope, cls: str | None, owner: str) -> _Scope:
     nodes = _own_nodes(node)
     name = None if isinstance(node, ast.Module) else node.name
-    return _Scope(node, name, cls, nodes, _assignments(nodes), _params(node))
+    return _Scope(node, name, cls, nodes, _assignments(nodes), _params(node), owner)
 
 
 @functools.lru_cache(maxsize=512)
 def _module_info(path: Path, mtime_ns: int) -> _ModuleInfo:
     source = path.read_text()
     tree = ast.parse(source, filename=str(path))
-    scopes = [_make_scope(tree, None)]
+    scopes = [_make_scope(tree, None, "")]
 
-    def walk(node: ast.AST, cls: str | None) -> None:
+    def walk(node: ast.AST, cls: str | None, owner: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                scopes.append(_make_scope(child, cls))
-                walk(child, cls)
+                own = owner or (f"{cls}.{child.name}" if cls else child.name)
+                scopes.append(_make_scope(child, cls, own))
+                walk(child, cls, own)
             elif isinstance(child, ast.ClassDef):
-                walk(child, child.name)
+                walk(child, child.name, owner)
             else:
-                walk(child, cls)
+                walk(child, cls, owner)
 
-    walk(tree, None)
+    walk(tree, None, "")
     parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     # Remember which call invokes a ``client.op`` attribute: the call's arguments name its target.
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             node.func._aws_call = node  # type: ignore[attr-defined]
-    return _ModuleInfo(source, tree, scopes, parents)
+    return _ModuleInfo(source, tree, scopes, parents, _imports(tree), path.name == "__init__.py")
 
 
 def _info(path: Path) -> _ModuleInfo:
     return _module_info(path, path.stat().st_mtime_ns)
 
 
-# --- expressions ----------------------------------------------------------------------------------------------
+# --- expressions --------------------------------------------------------------------------------------------
 
 
 def _call_name(func: ast.expr) -> str | None:
@@ -371,7 +419,8 @@ def _environ_like(node: ast.expr, aliases: set[str]) -> bool:
 
 def _fstring_pattern(node: ast.JoinedStr) -> str:
     return "".join(
-        re.escape(str(part.value)) if isinstance(part, ast.Constant) else "[A-Za-z0-9_]+" for part in node.values
+        re.escape(str(part.value)) if isinstance(part, ast.Constant) else "[A-Za-z0-9_]+"
+        for part in node.values
     )
 
 
@@ -390,6 +439,8 @@ def _real_default(node: ast.expr | None) -> bool:
 
 def _default_of_read(node: ast.AST, info: _ModuleInfo) -> bool:
     """Whether an environment read at ``node`` comes with a real default."""
+    if isinstance(node, ast.Compare):
+        return True  # "X" in os.environ: a presence check, the code copes with absence
     if isinstance(node, ast.Call) and len(node.args) >= 2 and _real_default(node.args[1]):
         return True  # environ.get("X", default) / getenv("X", default)
     parent = info.parents.get(id(node))
@@ -400,13 +451,17 @@ def _default_of_read(node: ast.AST, info: _ModuleInfo) -> bool:
     return False
 
 
-# --- the analysis -----------------------------------------------------------------------------------------------
+# --- the analysis -------------------------------------------------------------------------------------------
 
 
 @dataclass
 class _Mod:
     name: str
     info: _ModuleInfo
+
+
+def _qual(mod: _Mod, scope: _Scope) -> str:
+    return f"{mod.name}:{scope.owner}" if scope.owner else ""
 
 
 class _Analyzer:
@@ -462,13 +517,19 @@ class _Analyzer:
                 yield node, node.slice
             elif isinstance(node, ast.Call) and node.args:
                 func = node.func
-                if isinstance(func, ast.Attribute) and func.attr in _ENV_METHODS and _is_environ(func.value, aliases):
+                if (
+                    isinstance(func, ast.Attribute)
+                    and func.attr in _ENV_METHODS
+                    and _is_environ(func.value, aliases)
+                ) or _call_name(func) == "getenv":
                     yield node, node.args[0]
-                elif _call_name(func) == "getenv":
-                    yield node, node.args[0]
-            elif isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.In | ast.NotIn):
-                if _is_environ(node.comparators[0], aliases):
-                    yield node, node.left
+            elif (
+                isinstance(node, ast.Compare)
+                and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.In | ast.NotIn)
+                and _is_environ(node.comparators[0], aliases)
+            ):
+                yield node, node.left
 
     def _classify(self, key: ast.expr, scope: _Scope) -> list[tuple[str | None, str | None, int | None]]:
         """(literal name, pattern, helper parameter index) per possible key value; all None = dynamic."""
@@ -497,7 +558,10 @@ class _Analyzer:
             module_aliases = self._aliases(mod.info.scopes[0], imported)
             for scope in mod.info.scopes:
                 aliases = module_aliases if scope.name is None else self._aliases(scope, module_aliases)
-                for node, key in self._env_keys(scope, aliases):
+                found = list(self._env_keys(scope, aliases))
+                # `if "X" in env: ... env["X"]`: a read guarded by a presence check is optional.
+                present = {_literal(k) for n, k in found if isinstance(n, ast.Compare)} - {None}
+                for node, key in found:
                     line = getattr(node, "lineno", 0)
                     for name, pattern, param in self._classify(key, scope):
                         if param is not None and scope.name:
@@ -505,15 +569,22 @@ class _Analyzer:
                             if _default_of_read(node, mod.info):
                                 self.helper_defaults.add(scope.name)
                         elif name or pattern:
-                            default = _default_of_read(node, mod.info)
-                            if param is None and scope.name and default:
-                                self.helper_defaults.add(scope.name)
-                            reads.append(EnvRead(mod.name, line, name, pattern, has_default=default))
+                            default = _default_of_read(node, mod.info) or name in present
+                            reads.append(
+                                EnvRead(
+                                    mod.name,
+                                    line,
+                                    name,
+                                    pattern,
+                                    has_default=default,
+                                    owner=_qual(mod, scope),
+                                )
+                            )
                             if name:
                                 self._record(node, scope, name)
                         else:
                             text = ast.get_source_segment(mod.info.source, key) or ast.dump(key)
-                            reads.append(EnvRead(mod.name, line, None, None, text))
+                            reads.append(EnvRead(mod.name, line, None, None, text, owner=_qual(mod, scope)))
         # Helpers called with a literal: ``_setting("CONNECTIONS_TABLE")`` reads CONNECTIONS_TABLE.
         for mod in self.modules:
             for scope in mod.info.scopes:
@@ -529,15 +600,35 @@ class _Analyzer:
                         position = index - shift
                         arg = node.args[position] if 0 <= position < len(node.args) else None
                         # A default: the helper's own read has one, or the call passes one after the name.
-                        extra = [*node.args[position + 1 :], *(k.value for k in node.keywords if k.arg == "default")]
+                        extra = [
+                            *node.args[position + 1 :],
+                            *(k.value for k in node.keywords if k.arg == "default"),
+                        ]
                         default = helper in self.helper_defaults or any(_real_default(a) for a in extra)
                         default = default or _default_of_read(node, mod.info)
                         if _literal(arg) is not None:
-                            reads.append(EnvRead(mod.name, node.lineno, _literal(arg), has_default=default))
+                            reads.append(
+                                EnvRead(
+                                    mod.name,
+                                    node.lineno,
+                                    _literal(arg),
+                                    has_default=default,
+                                    owner=_qual(mod, scope),
+                                )
+                            )
                             self._record(node, scope, str(_literal(arg)))
                         elif isinstance(arg, ast.JoinedStr):
                             pattern = _fstring_pattern(arg)
-                            reads.append(EnvRead(mod.name, node.lineno, None, pattern, has_default=default))
+                            reads.append(
+                                EnvRead(
+                                    mod.name,
+                                    node.lineno,
+                                    None,
+                                    pattern,
+                                    has_default=default,
+                                    owner=_qual(mod, scope),
+                                )
+                            )
         return sorted(set(reads))
 
     def _record(self, node: ast.AST, scope: _Scope, name: str) -> None:
@@ -581,7 +672,9 @@ class _Analyzer:
 
     # -- AWS clients -----------------------------------------------------------------------------------------
 
-    def _client_of(self, expr: ast.expr, local: dict[str, ClientKind], attrs: dict[str, ClientKind]) -> ClientKind | None:
+    def _client_of(
+        self, expr: ast.expr, local: dict[str, ClientKind], attrs: dict[str, ClientKind]
+    ) -> ClientKind | None:
         """The kind of client ``expr`` evaluates to, if any."""
         if isinstance(expr, ast.Name):
             return local.get(expr.id)
@@ -594,19 +687,28 @@ class _Analyzer:
         name = _call_name(expr.func)
         if name is None:
             return None
-        first = expr.args[0] if expr.args else next((k.value for k in expr.keywords if k.arg == "service_name"), None)
+        first = (
+            expr.args[0]
+            if expr.args
+            else next((k.value for k in expr.keywords if k.arg == "service_name"), None)
+        )
         service = _literal(first)
         if service in known_services():
             if name.endswith("client"):
                 return ("client", str(service))
             if name.endswith("resource"):
                 return ("resource", str(service))
-        if name == "Table" and isinstance(expr.func, ast.Attribute):
-            if self._client_of(expr.func.value, local, attrs) == ("resource", "dynamodb"):
-                return ("table", "dynamodb")
+        if (
+            name == "Table"
+            and isinstance(expr.func, ast.Attribute)
+            and self._client_of(expr.func.value, local, attrs) == ("resource", "dynamodb")
+        ):
+            return ("table", "dynamodb")
         func = expr.func
         if isinstance(func, ast.Name) or (
-            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in ("self", "cls")
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
         ):
             return self.factories.get(name)
         return None
@@ -670,8 +772,14 @@ class _Analyzer:
                         if call is not None:
                             for arg in [*call.args, *(k.value for k in call.keywords)]:
                                 env |= self._env_of(arg, scope.assigns)
+                        if isinstance(node, ast.Attribute):  # Table(os.environ["X"]).put_item(...)
+                            env |= self._env_of(node.value, scope.assigns)
                         line = getattr(node, "lineno", 0)
-                        calls.add(AwsCall(mod.name, line, service, op, frozenset(env or fallback)))
+                        calls.add(
+                            AwsCall(
+                                mod.name, line, service, op, frozenset(env or fallback), _qual(mod, scope)
+                            )
+                        )
         return sorted(calls)
 
     def _operations_at(
@@ -686,7 +794,11 @@ class _Analyzer:
                     yield service, op, node
             if isinstance(node.func, ast.Attribute) and node.func.attr == "get_paginator" and node.args:
                 owner = self._client_of(node.func.value, local, attrs)
-                if owner and owner[0] == "client" and (op := operations(owner[1]).get(_literal(node.args[0]) or "")):
+                if (
+                    owner
+                    and owner[0] == "client"
+                    and (op := operations(owner[1]).get(_literal(node.args[0]) or ""))
+                ):
                     yield owner[1], op, None
         elif isinstance(node, ast.Attribute) and node.attr not in _NOT_OPERATIONS:
             owner = self._client_of(node.value, local, attrs)
@@ -696,13 +808,168 @@ class _Analyzer:
             call = getattr(node, "_aws_call", None)
             if kind == "client" and (op := operations(service).get(node.attr)):
                 yield service, op, call
+                # Tags on create are authorized separately (secretsmanager:TagResource).
+                if (
+                    op in _TAG_ON_CREATE.get(service, ())
+                    and call
+                    and any(k.arg == "Tags" for k in call.keywords)
+                ):
+                    yield service, "TagResource", call
             elif kind == "table" and node.attr in _TABLE_METHODS:
                 yield service, _TABLE_METHODS[node.attr], call
 
 
+# --- reachability -------------------------------------------------------------------------------------------
+#
+# Which functions of the closure can run for this Lambda. Roots: module-level code (it runs at import),
+# decorated functions (registered: routes, handlers) and the entry module's functions. Edges: every name
+# a function's body mentions, resolved through the module's definitions and imports (``service.create``
+# with ``from voice_common import credentials as service`` is credentials.create); a method reached
+# through an object of unknown type (``obj.run()``) counts every method of that name in the closure.
+# References count as calls (callbacks, dispatch tables). This only prunes what no path names at all,
+# e.g. the secret-writing functions of voice_common.credentials for a Lambda that merely reads keys.
+
+
+class _Namespace:
+    def __init__(self, name: str, info: _ModuleInfo, modules: set[str]) -> None:
+        self.name = name
+        self.functions: set[str] = set()
+        self.classes: dict[str, set[str]] = {}
+        self.imports: dict[str, tuple[str, str | None]] = {}  # alias -> (module, attribute or None)
+        for node in info.tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.functions.add(node.name)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = {
+                    n.name for n in node.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+                }
+        package = name if info.is_package else name.rpartition(".")[0]
+        for imp in info.imports:
+            if not imp.is_from:
+                name_, asname = imp.names[0]
+                alias = asname or name_.split(".")[0]
+                self.imports[alias] = (name_ if asname else alias, None)
+                continue
+            base = _absolute(imp, package)
+            for attr, asname in imp.names:
+                local = asname or attr
+                if f"{base}.{attr}" in modules:
+                    self.imports[local] = (f"{base}.{attr}", None)
+                else:
+                    self.imports[local] = (base, attr)
+
+
+class _Reachability:
+    def __init__(self, analyzer: _Analyzer, entry: str) -> None:
+        names = {m.name for m in analyzer.modules}
+        self.modules = {m.name: m for m in analyzer.modules}
+        self.ns = {m.name: _Namespace(m.name, m.info, names) for m in analyzer.modules}
+        self.entry = entry
+        # every method name -> its qualified names (for calls on objects of unknown type)
+        self.methods: dict[str, set[str]] = {}
+        for mod, ns in self.ns.items():
+            for cls, methods in ns.classes.items():
+                for method in methods:
+                    self.methods.setdefault(method, set()).add(f"{mod}:{cls}.{method}")
+
+    def _symbol(self, module: str, attr: str, depth: int = 0) -> set[str]:
+        """Qualified functions a module attribute names (a re-export is followed)."""
+        ns = self.ns.get(module)
+        if ns is None or depth > 5:
+            return set()
+        if attr in ns.functions:
+            return {f"{module}:{attr}"}
+        if attr in ns.classes:
+            return {f"{module}:{attr}.{m}" for m in ns.classes[attr]}
+        if attr in ns.imports:
+            target, name = ns.imports[attr]
+            return self._symbol(target, name, depth + 1) if name else set()
+        return set()
+
+    def _chain(self, node: ast.Attribute) -> list[str] | None:
+        parts: list[str] = []
+        current: ast.expr = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name):
+            return None
+        parts.append(current.id)
+        return parts[::-1]
+
+    def _edges(self, module: str, cls: str | None, body: ast.AST) -> set[str]:
+        ns = self.ns[module]
+        out: set[str] = set()
+        for node in ast.walk(body):
+            if isinstance(node, ast.Name):
+                if node.id in ns.functions or node.id in ns.classes:
+                    out |= self._symbol(module, node.id)
+                elif node.id in ns.imports:
+                    target, attr = ns.imports[node.id]
+                    if attr:
+                        out |= self._symbol(target, attr)
+            elif isinstance(node, ast.Attribute):
+                chain = self._chain(node)
+                if chain and chain[0] in ("self", "cls") and cls and len(chain) > 1:
+                    method = chain[1]
+                    if method in ns.classes.get(cls, set()):
+                        out.add(f"{module}:{cls}.{method}")
+                        continue
+                if chain and chain[0] in ns.imports and ns.imports[chain[0]][1] is None:
+                    target = ns.imports[chain[0]][0]
+                    for part in chain[1:]:  # walk submodules, then the attribute
+                        if f"{target}.{part}" in self.ns:
+                            target = f"{target}.{part}"
+                            continue
+                        out |= self._symbol(target, part)
+                        break
+                    continue
+                out |= self.methods.get(node.attr, set())
+        return out
+
+    def reachable(self) -> set[str]:
+        roots: set[str] = set()
+        bodies: dict[str, tuple[str, str | None, ast.AST]] = {}
+        for module, mod in self.modules.items():
+            top = [n for n in mod.info.tree.body if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+            for node in top:
+                if isinstance(node, ast.ClassDef):  # class bodies run at import; method bodies do not
+                    for item in node.body:
+                        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                            qual = f"{module}:{node.name}.{item.name}"
+                            bodies[qual] = (module, node.name, item)
+                            if item.decorator_list:
+                                roots.add(qual)
+                            roots |= self._edges(
+                                module, node.name, ast.Module(body=list(item.decorator_list), type_ignores=[])
+                            )
+                        else:
+                            roots |= self._edges(module, node.name, item)
+                else:
+                    roots |= self._edges(module, None, node)
+            for node in mod.info.tree.body:
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    qual = f"{module}:{node.name}"
+                    bodies[qual] = (module, None, node)
+                    if node.decorator_list or module == self.entry:
+                        roots.add(qual)
+        seen: set[str] = set()
+        stack = list(roots)
+        while stack:
+            qual = stack.pop()
+            if qual in seen or qual not in bodies:
+                continue
+            seen.add(qual)
+            module, cls, body = bodies[qual]
+            stack.extend(self._edges(module, cls, body) - seen)
+        return seen
+
+
 def scan(entry: Path, roots: Iterable[Path], entry_name: str = "lambda_function") -> Scan:
-    """Environment reads and AWS calls of ``entry``'s import closure."""
+    """Environment reads and AWS calls of ``entry``'s import closure, with the functions reachable from it."""
     modules = import_closure(entry, roots, entry_name)
     analyzer = _Analyzer(modules)
     env_reads = analyzer.scan_env()
-    return Scan(modules=modules, env_reads=env_reads, aws_calls=analyzer.scan_calls())
+    calls = analyzer.scan_calls()
+    reachable = _Reachability(analyzer, entry_name).reachable()
+    return Scan(modules=modules, env_reads=env_reads, aws_calls=calls, reachable=reachable)

@@ -70,7 +70,9 @@ class Config:
         if depth > 8:
             return text
         return _LOCAL.sub(
-            lambda m: self.expand(self.locals[m.group(1)], depth + 1) if m.group(1) in self.locals else m.group(0),
+            lambda m: (
+                self.expand(self.locals[m.group(1)], depth + 1) if m.group(1) in self.locals else m.group(0)
+            ),
             text,
         )
 
@@ -117,7 +119,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-# --- IAM policy documents ---------------------------------------------------------------------------------------
+# --- IAM policy documents -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

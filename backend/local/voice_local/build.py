@@ -42,7 +42,9 @@ DEPS_CACHE = REPO_ROOT / "build" / "lambda-deps"
 PIP_PLATFORM = ["--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.11"]
 PIP_PLATFORM += ["--abi", "cp311", "--only-binary=:all:"]
 # Provided by the Lambda runtime: packaging them again only costs size and cold start.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
+RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+)
 # Never shipped: caches, compiled bytecode, test suites.
 EXCLUDED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", "tests"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
@@ -127,7 +129,7 @@ def build_layer(name: str, out: Path) -> Artifact:
     return write_zip(out / f"layer-{name}.zip", entries)
 
 
-# --- runtime dependencies ------------------------------------------------------------------------------------
+# --- runtime dependencies -----------------------------------------------------------------------------------
 
 
 def runtime_requirements() -> list[str]:
@@ -148,7 +150,7 @@ def _pip(*args: str) -> str:
 
 
 def resolve_dependencies(requirements: list[str]) -> list[str]:
-    """Exact pins (``name==version``) of the requirements for Lambda's platform, runtime-provided ones left out."""
+    """Exact pins (``name==version``) for Lambda's platform, without what the runtime provides."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         _pip("install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
@@ -161,10 +163,15 @@ def resolve_dependencies(requirements: list[str]) -> list[str]:
     return sorted(pin for name, pin in pins.items() if name not in RUNTIME_PROVIDED)
 
 
+def dependencies_cache(requirements: list[str]) -> Path:
+    """Where the installed dependencies of ``requirements`` are kept (``python/`` + ``requirements.lock``)."""
+    key = hashlib.sha256(json.dumps([requirements, PIP_PLATFORM, sorted(RUNTIME_PROVIDED)]).encode())
+    return DEPS_CACHE / key.hexdigest()[:16]
+
+
 def dependencies_tree(requirements: list[str]) -> tuple[Path, list[str]]:
     """The installed ``python/`` tree of the dependencies layer (cached by requirements) and its pins."""
-    key = hashlib.sha256(json.dumps([requirements, PIP_PLATFORM, sorted(RUNTIME_PROVIDED)]).encode())
-    cache = DEPS_CACHE / key.hexdigest()[:16]
+    cache = dependencies_cache(requirements)
     lock = cache / "requirements.lock"
     if lock.is_file() and (cache / "python").is_dir():
         return cache / "python", lock.read_text().split()
@@ -226,15 +233,21 @@ def print_report(artifacts: list[Artifact]) -> None:
         print(f"{a.path.name:<26}{a.files:>7}{_mb(a.size)}{_mb(a.unzipped)}  {a.sha256}")
     layers = sum(a.unzipped for a in artifacts if a.name.startswith("layer-"))
     largest = max((a.unzipped for a in artifacts if not a.name.startswith("layer-")), default=0)
-    print(f"layers unzipped: {_mb(layers).strip()}; largest function + layers: {_mb(layers + largest).strip()}")
+    print(
+        f"layers unzipped: {_mb(layers).strip()}; largest function + layers: {_mb(layers + largest).strip()}"
+    )
     if layers + largest > LAMBDA_UNZIPPED_LIMIT:
         print("WARNING: above Lambda's 250 MB unzipped limit", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "dist", help="output directory (default: dist/)")
-    parser.add_argument("--no-deps", action="store_true", help="skip the dependencies layer (no pip, no network)")
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "dist", help="output directory (default: dist/)"
+    )
+    parser.add_argument(
+        "--no-deps", action="store_true", help="skip the dependencies layer (no pip, no network)"
+    )
     args = parser.parse_args(argv)
     try:
         artifacts = build(args.out, deps=not args.no_deps)

@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import logging
+import os
 import secrets
 import string
 import time
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -50,6 +52,10 @@ CORS_HEADERS = {
     "Access-Control-Expose-Headers": "x-amzn-RequestId",
     "Access-Control-Max-Age": "600",
 }
+# The frontend dev harness (frontend/, `vite build`): served at / when built, with the seeded users'
+# tokens at /dev/harness.json (docs/local-stack.md). Only ever on 127.0.0.1, like everything here.
+FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
+HARNESS_CONFIG_PATH = "/dev/harness.json"
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 _ID_ALPHABET = string.ascii_letters + string.digits
 
@@ -177,6 +183,8 @@ class Gateway:
         stage: str = "local",
         max_workers: int = 16,
         extra_apps: Mapping[str, web.Application] | None = None,
+        frontend_dir: Path | None = FRONTEND_DIST,
+        dev_files_dir: Path | None = None,
     ) -> None:
         self.spec = spec or load_module_spec()
         self.stage = stage
@@ -190,6 +198,8 @@ class Gateway:
         self._executor: ThreadPoolExecutor | None = None
         self._runner: web.AppRunner | None = None
         self._extra_apps = dict(extra_apps or {})
+        self.frontend_dir = frontend_dir  # None: no static frontend
+        self.dev_files_dir = dev_files_dir  # where dev-tokens.json is (the stack's data dir)
         self._background: set[asyncio.Task[Any]] = set()
         self.app = self._build_app()
 
@@ -304,13 +314,54 @@ class Gateway:
                     headers={"Allow": allowed},
                 )
         elif isinstance(problem, web.HTTPNotFound):
-            response = error_response(404, f"No route for {request.method} {request.path}", "NOT_FOUND")
+            frontend = None if is_api else self._frontend(request)
+            missing = f"No route for {request.method} {request.path}"
+            response = frontend or error_response(404, missing, "NOT_FOUND")
         else:
             response = await handler(request)
         if is_api and not response.prepared:
             for name, value in CORS_HEADERS.items():
                 response.headers.setdefault(name, value)
         return response
+
+    # ------------------------------------------------------------------ frontend dev harness
+
+    def _frontend(self, request: web.Request) -> web.StreamResponse | None:
+        """GET/HEAD outside the APIs: the built frontend (SPA fallback to index.html) and its dev config."""
+        dist = self.frontend_dir
+        if request.method not in ("GET", "HEAD") or dist is None or not (dist / "index.html").is_file():
+            return None
+        if request.path.startswith((WS_PATH, "/@connections")):
+            return None
+        if request.path == HARNESS_CONFIG_PATH:
+            return self._harness_config(request)
+        root = dist.resolve()
+        target = (root / request.path.lstrip("/")).resolve()
+        if target.is_file() and root in target.parents:
+            cache = "public, max-age=31536000, immutable" if "/assets/" in request.path else "no-cache"
+            return web.FileResponse(target, headers={"Cache-Control": cache})
+        if "." in request.path.rsplit("/", 1)[-1]:  # a missing file, not an app route
+            return None
+        return web.FileResponse(root / "index.html", headers={"Cache-Control": "no-cache"})
+
+    def _harness_config(self, request: web.Request) -> web.Response:
+        """The harness's URLs (this origin) and the seeded users' JWTs; only for a 127.0.0.1/localhost Host
+        (no DNS rebinding)."""
+        if request.host.split(":")[0] not in (HOST, "localhost"):
+            return error_response(403, "Forbidden", "FORBIDDEN")
+        tokens_file = (self.dev_files_dir or Path(".local")) / "dev-tokens.json"
+        try:
+            tokens = json.loads(tokens_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return error_response(503, f"No seeded users yet ({tokens_file} is missing)", "NOT_READY")
+        body = {
+            "restUrl": f"http://{request.host}{API_PREFIX}",
+            "websocketUrl": f"ws://{request.host}{WS_PATH}",
+            "dailyStandIn": not os.environ.get("DAILY_API_KEY"),
+            "orgs": tokens.get("orgs", {}),
+            "users": tokens.get("users", {}),
+        }
+        return web.json_response(body, headers={"Cache-Control": "no-store"})
 
     # ------------------------------------------------------------------ REST
 

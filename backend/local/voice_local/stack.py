@@ -122,7 +122,7 @@ class LocalStack:
         self.moto = MotoServer(aws_port)
         self.daily: DailyStandIn | None = None
         self.daily_api_url: str | None = None
-        self.gateway = Gateway(spec, invoker=invoker)
+        self.gateway = Gateway(spec, invoker=invoker, dev_files_dir=self.data_dir)  # + frontend/dist at /
         self.environment: dict[str, str] = {}
         self.resources: dict[str, str] = {}
         self.seeded: dict[str, Any] | None = None

@@ -44,7 +44,9 @@ export function ConfigList({ orgId, canManage = false, onEdit }: ConfigListProps
   return (
     <div className="voice-table-wrap">
       <table className="voice-table" aria-labelledby={`${ids}-caption`}>
-        <caption id={`${ids}-caption`}>Interview configurations</caption>
+        <caption id={`${ids}-caption`} className="voice-sr-only">
+          Interview configurations
+        </caption>
         <thead>
           <tr>
             <th scope="col">Name</th>

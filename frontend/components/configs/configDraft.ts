@@ -77,7 +77,7 @@ export function emptyCriterion(): CriterionDraft {
   return { key: newKey("c"), name: "", weight: "", description: "" };
 }
 
-const str = (value: unknown): string => (value === undefined || value === null ? "" : String(value));
+const str = (value: string | number | boolean | null | undefined): string => (value === undefined || value === null ? "" : String(value));
 
 /** The form state for a configuration (or for a new one). */
 export function draftFromConfig(config?: VoiceConfig | null): ConfigDraft {
@@ -248,11 +248,14 @@ export function updateInput(draft: ConfigDraft, configJson: InterviewConfigJson)
 }
 
 /**
- * The API's field path in the form's terms: rubric items are a tagged union on the server, whose error
- * paths carry the tag (`criteria[0].criterion.weight`); the form has one set of inputs per criterion.
+ * The API's field path in the form's terms (camelCase): rubric items are a tagged union on the server,
+ * whose error paths carry the tag (`criteria[0].criterion.weight`); the form has one set of inputs per
+ * criterion.
  */
 export function normalizeFieldPath(field: string): string {
-  return field.replace(/(criteria\[\d+\])\.criterion\./, "$1.");
+  // The API names fields as they were sent; this client sends configJson in snake_case, the form's keys
+  // are camelCase (the API's documented spelling).
+  return field.replace(/(criteria\[\d+\])\.criterion\./, "$1.").replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
 /** Relative weights as shares of 1 (what the API stores), for a preview beside the inputs. */

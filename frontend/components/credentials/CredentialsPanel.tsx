@@ -89,7 +89,7 @@ export function CredentialsPanel({ target, title = "Provider credentials", descr
                   <tr key={c.id} data-credential-id={c.id} data-service={c.serviceName}>
                     <th scope="row">{label}</th>
                     <td>
-                      <span className="voice-mono" aria-label={`Key ending in ${c.keyLast4 ?? "unknown"}`}>
+                      <span className="voice-mono voice-key" aria-label={`Key ending in ${c.keyLast4 ?? "unknown"}`}>
                         {maskedKey(c.keyLast4)}
                       </span>
                     </td>

@@ -14,7 +14,17 @@ const CONNECTION_LABELS: Record<UseRealTimeTranscriptResult["connection"], strin
 };
 
 /** The live transcript as it arrives, from a `useRealTimeTranscript` result (the page owns the connection). */
-export function LiveTranscriptView({ live, speakers = DEFAULT_SPEAKERS, title = "Live transcript" }: { live: UseRealTimeTranscriptResult; speakers?: SpeakerNames; title?: string }) {
+export function LiveTranscriptView({
+  live,
+  speakers = DEFAULT_SPEAKERS,
+  title = "Live transcript",
+  emptyMessage = "Waiting for the interview to start…",
+}: {
+  live: UseRealTimeTranscriptResult;
+  speakers?: SpeakerNames;
+  title?: string;
+  emptyMessage?: string;
+}) {
   const ids = useId();
   const logRef = useRef<HTMLOListElement>(null);
   const count = live.segments.length;
@@ -43,7 +53,7 @@ export function LiveTranscriptView({ live, speakers = DEFAULT_SPEAKERS, title = 
           ) : null}
         </div>
       ) : null}
-      {count === 0 && !live.error ? <p className="voice-empty">{live.backlogComplete ? "Waiting for the interview to start…" : "Loading the transcript…"}</p> : null}
+      {count === 0 && !live.error ? <p className="voice-empty">{live.backlogComplete ? emptyMessage : "Loading the transcript…"}</p> : null}
       <ol className="voice-live__log" ref={logRef} role="log" aria-live="polite" aria-relevant="additions" aria-label="Transcript lines" tabIndex={count > 0 ? 0 : undefined}>
         {live.segments.map((s) => (
           <li key={s.seq} className={`voice-live__line voice-turn--${s.speaker}${s.isFinal ? "" : " voice-segment--interim"}`} data-seq={s.seq}>

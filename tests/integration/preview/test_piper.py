@@ -86,6 +86,13 @@ def test_text_without_speech_is_422(preview: Any, scene: Any) -> None:
     assert r.status == 422 and r.code == "TEXT_NOT_SPEAKABLE", r.body
 
 
+def test_control_characters_are_dropped(preview: Any, scene: Any) -> None:
+    r = preview(scene.member, **piper(scene, "Hi\u0000 there\u0007."))
+    assert r.data["text"] == "Hi there."
+    _, seconds, level = speech(r)
+    assert seconds > 0.3 and level > MIN_RMS
+
+
 def test_piper_is_imported_only_for_piper_previews(
     preview: Any, scene: Any, cartesia: Any, cartesia_key: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -131,6 +131,33 @@ def test_without_a_bucket_the_preview_comes_inline(
     assert wav_info(base64.b64decode(r.data["audioBase64"]))[0] == 24000
 
 
+def test_a_dedicated_preview_bucket_is_used_and_a_broken_cache_only_costs_the_cache(
+    preview: Any,
+    scene: Any,
+    cartesia: Any,
+    cartesia_key: Any,
+    aws_clients: Any,
+    aws_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cartesia_key()
+    s3, bucket = aws_clients("s3"), f"previews-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    monkeypatch.setenv("PREVIEW_BUCKET", bucket)
+    r = preview(scene.member, **cartesia_body(scene))
+    assert r.status == 200 and f"/{bucket}/previews/{scene.org.id}/" in r.data["audioUrl"]
+    listed = s3.list_objects_v2(Bucket=aws_env["TRANSCRIPT_BUCKET"], Prefix=f"previews/{scene.org.id}/")
+    assert listed["KeyCount"] == 0
+
+    # A bucket that does not exist: no cache, but the preview still comes (inline).
+    monkeypatch.setenv("PREVIEW_BUCKET", f"missing-{uuid.uuid4().hex[:12]}")
+    for _ in range(2):
+        r = preview(scene.member, **cartesia_body(scene))
+        assert r.status == 200 and r.data["cached"] is False and r.data["audioUrl"] is None
+        assert wav_info(base64.b64decode(r.data["audioBase64"]))[0] == 24000
+    assert cartesia.count == 3
+
+
 # --- saved configurations -----------------------------------------------------------------------------------
 
 
@@ -353,6 +380,8 @@ def test_the_rate_limit_is_atomic_under_concurrency(aws_env: dict[str, str]) -> 
     [
         ({"text": "x" * 301}, "text", "at most 300"),
         ({"text": "   "}, "text", "at least 1"),
+        ({"text": "\u0000\u0007 \u0000"}, "text", "nothing to speak"),
+        ({"text": "Hi \ud800"}, "text", "valid string"),  # a lone surrogate: not text
         ({"voice": {**VOICE, "provider": "polly"}}, "voice.provider", "cartesia, piper"),
         ({"voice": {**VOICE, "speed": 4.5}}, "voice.speed", "less than or equal to 4"),
         ({"voice": {**VOICE, "speed": 0}}, "voice.speed", "greater than or equal to 0.1"),

@@ -24,10 +24,34 @@ from access_common.identity import Principal, principal_from_event
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "module-voice")
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ModuleVoice"), service=SERVICE)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_tracer: Tracer | None = None
+
+
+def tracing_enabled() -> bool:
+    """Powertools' rule: on in Lambda unless POWERTOOLS_TRACE_DISABLED; off locally and under SAM/Chalice."""
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
+        return False
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
+    emulated = bool(os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
+    return in_lambda and not emulated
+
+
+def get_tracer() -> Tracer:
+    """The X-Ray tracer, created on first use: creating it imports aws_xray_sdk and botocore (hundreds of
+    ms of cold start), which a container with tracing disabled never needs."""
+    global _tracer
+    if _tracer is None:
+        _tracer = Tracer(service=SERVICE)
+    return _tracer
+
+
+def __getattr__(name: str) -> Any:
+    if name == "tracer":  # ``from access_common.app import tracer`` keeps working
+        return get_tracer()
+    raise AttributeError(name)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -114,10 +138,13 @@ def unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
 def handler(app: APIGatewayRestResolver) -> LambdaHandler:
     """The Lambda entry point for a resolver: correlation id, tracing, EMF metrics."""
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return unreadable_body(event) or app.resolve(event, context)
 
-    return lambda_handler
+    if tracing_enabled():
+        lambda_handler = get_tracer().capture_lambda_handler(capture_response=False)(lambda_handler)
+    traced: LambdaHandler = logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
+    )(lambda_handler)
+    return traced

@@ -234,7 +234,9 @@ def map_db_error(exc: psycopg.Error) -> AppError | None:
         return ValidationError(
             f"Invalid value: {detail}", details={"constraint": diag.constraint_name if diag else None}
         )
-    if isinstance(exc, (pgerrors.InvalidTextRepresentation, pgerrors.DataException)):
+    if isinstance(exc, psycopg.DataError):
+        # Every SQLSTATE class 22 error (psycopg's classes do not inherit DataException, 22000) and the
+        # driver's own refusal of NUL characters in text: bad input, never a 5xx.
         return BadRequestError(f"Invalid value: {detail}")
     if isinstance(exc, pgerrors.InsufficientPrivilege):
         return ForbiddenError("Not allowed", code="FORBIDDEN")

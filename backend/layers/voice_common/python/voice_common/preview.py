@@ -5,7 +5,7 @@
 1. Who may: members of the org (``voice`` + ``orgId``: 403 for anyone else), or whoever can read the
    saved configuration (``configId``: RLS decides, 404 otherwise). One ``user_tx``.
 2. What: the provider, voice and speed actually used (clamped like the bot clamps them) and the text,
-   normalised (NFC, whitespace collapsed) so equal requests look equal.
+   normalised (NFC, control characters dropped, whitespace collapsed) so equal requests look equal.
 3. Rate limit per org (``preview_rate_limit_per_minute``): a sliding 60-second window kept in DynamoDB,
    updated with a conditional write, so concurrent Lambdas never let more through. Every accepted
    request counts, cache hits included; 429 with ``Retry-After`` beyond it.
@@ -48,6 +48,7 @@ from access_common.errors import (
     NotFoundError,
     ServiceUnavailableError,
     UnprocessableError,
+    ValidationError,
 )
 from access_common.identity import Principal
 from access_common.models import CamelModel, CamelResponse
@@ -221,8 +222,29 @@ def resolve_voice(
     )
 
 
+# Control characters, lone surrogates, private-use and unassigned code points: nothing a voice can say,
+# and NUL or a surrogate would break the synthesizer's UTF-8 hand-off.
+_UNSPEAKABLE = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
 def normalize_text(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    """NFC, unspeakable characters dropped, whitespace runs collapsed: equal texts get equal cache keys."""
+    cleaned = "".join(
+        ch
+        for ch in unicodedata.normalize("NFC", text)
+        if ch.isspace() or unicodedata.category(ch) not in _UNSPEAKABLE
+    )
+    return " ".join(cleaned.split())
+
+
+def _request_text(raw: str) -> str:
+    text = normalize_text(raw)
+    if not text:
+        raise ValidationError(
+            "Invalid request: text: has nothing to speak",
+            details=[{"field": "text", "message": "has nothing to speak"}],
+        )
+    return text
 
 
 def shorten(text: str, limit: int = MAX_TEXT_CHARS) -> tuple[str, bool]:
@@ -269,7 +291,7 @@ def _config_target(cur: Any, principal: Principal, body: PreviewRequest) -> Targ
         model_path=settings.model_path,
     )
     if body.text is not None:
-        text, truncated = normalize_text(body.text), False
+        text, truncated = _request_text(body.text), False
     else:
         initial = doc.get("initial_message")
         text, truncated = shorten(normalize_text(initial if isinstance(initial, str) else ""))
@@ -282,13 +304,13 @@ def resolve_target(principal: Principal, body: PreviewRequest) -> Target:
     if body.voice is not None:  # input errors before the database: they do not depend on who asks
         v = body.voice
         voice = resolve_voice(v.provider, v.voice_id, v.speed, v.model)
+        text = _request_text(body.text) if body.text is not None else STANDARD_GREETING
     with user_tx(principal) as cur:
         if body.config_id is not None:
             return _config_target(cur, principal, body)
         assert voice is not None and body.org_id is not None  # the request model guarantees both
         roles.require_member(cur, principal, body.org_id)
-    text = normalize_text(body.text) if body.text is not None else STANDARD_GREETING
-    return Target(body.org_id, voice, text or STANDARD_GREETING, False)
+    return Target(body.org_id, voice, text, False)
 
 
 # --- rate limit -----------------------------------------------------------------------------------------
@@ -316,7 +338,7 @@ def check_rate_limit(org_id: uuid.UUID, limit: int, *, window: int = RATE_WINDOW
     table, ddb = _rate_table(), client("dynamodb")
     key = {"id": {"S": f"{RATE_KEY_PREFIX}{org_id}"}}
     try:
-        for _ in range(8):
+        for _ in range(20):
             now = time.time()
             item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
             version = int(item["version"]["N"]) if item else 0
@@ -372,14 +394,23 @@ def _url_ttl() -> int:
         return DEFAULT_URL_TTL_SECONDS
 
 
-def _cached(bucket: str, key: str) -> tuple[int, int] | None:
-    """(sample rate, duration ms) of a cached preview, or None. A failing cache is only a miss."""
+@dataclass(frozen=True, slots=True)
+class Cached:
+    sample_rate: int
+    duration_ms: int
+    wav: bytes | None  # only when asked for (base64 delivery)
+
+
+def _cached(bucket: str, key: str, *, with_body: bool) -> Cached | None:
+    """The cached preview (HEAD, or GET when its bytes are needed), or None. A failing cache is a miss."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    s3 = client("s3")
     try:
-        head = client("s3").head_object(Bucket=bucket, Key=key)
-        meta = head.get("Metadata") or {}
-        return int(meta["sample-rate"]), int(meta["duration-ms"])
+        found = s3.get_object(Bucket=bucket, Key=key) if with_body else s3.head_object(Bucket=bucket, Key=key)
+        meta = found.get("Metadata") or {}
+        wav = bytes(found["Body"].read()) if with_body else None
+        return Cached(int(meta["sample-rate"]), int(meta["duration-ms"]), wav)
     except ClientError as exc:
         # 403 too: without s3:ListBucket, S3 answers 403 for a key that does not exist.
         if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "403", "NotFound"):
@@ -420,10 +451,6 @@ def _presign(bucket: str, key: str) -> tuple[str, dt.datetime]:
     return str(url), dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
 
 
-def _read(bucket: str, key: str) -> bytes:
-    return bytes(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 # --- the service ----------------------------------------------------------------------------------------
 
 
@@ -445,6 +472,7 @@ def synthesize(org_id: uuid.UUID, voice: Voice, text: str) -> Audio:
 
 
 def create_preview(principal: Principal, body: PreviewRequest) -> dict[str, Any]:
+    """Authorize, count, serve from the cache or synthesize and cache; the ``PreviewResult`` as a dict."""
     from access_common.app import metrics
 
     target = resolve_target(principal, body)
@@ -453,23 +481,23 @@ def create_preview(principal: Principal, body: PreviewRequest) -> dict[str, Any]
     key = voice.cache_key(target.org_id, target.text)
     started = time.monotonic()
 
-    hit = _cached(bucket, key) if bucket else None
-    audio: Audio | None = None
+    hit = _cached(bucket, key, with_body=body.delivery == "base64") if bucket else None
     if hit is not None:
-        sample_rate, duration_ms = hit
+        sample_rate, duration_ms, wav = hit.sample_rate, hit.duration_ms, hit.wav
         stored = True
     else:
         audio = synthesize(target.org_id, voice, target.text)
-        sample_rate, duration_ms = audio.sample_rate, audio.duration_ms
-        stored = bool(bucket) and _store(bucket or "", key, audio, voice)
+        sample_rate, duration_ms, wav = audio.sample_rate, audio.duration_ms, audio.wav
+        stored = bucket is not None and _store(bucket, key, audio, voice)
 
     url: str | None = None
     expires: dt.datetime | None = None
     b64: str | None = None
     if body.delivery == "url" and stored and bucket:
         url, expires = _presign(bucket, key)
-    else:  # asked for, or no bucket to hand out a URL for
-        b64 = base64.b64encode(audio.wav if audio is not None else _read(bucket or "", key)).decode()
+    else:  # asked for, or no bucket (or a failed cache write) to hand out a URL for
+        assert wav is not None  # a miss synthesized it; a base64 hit read it
+        b64 = base64.b64encode(wav).decode()
 
     metric = "PreviewCacheHit" if hit else "PreviewSynthesized"
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
