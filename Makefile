@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LAYERS := backend/layers/access_common/python backend/layers/ai_common/python backend/layers/voice_common/python backend/local
 PYTEST_ARGS ?=
 
-.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi tools-venv checkov
+.PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi tools-venv checkov mutation
 BOT_VENV := .venv-bot
 BOT_STAMP := $(BOT_VENV)/.installed
 
@@ -15,6 +15,7 @@ help:
 	@echo "make dev      run the local stack (REST + WebSocket on 127.0.0.1:8080, PostgreSQL, moto, Daily stand-in)"
 	@echo "make test     lint, type-check and run every test suite"
 	@echo "make lint     ruff + mypy"
+	@echo "make mutation  mutation testing of the access, bot-token, dispatch and state-machine code (docs/mutation.md)"
 	@echo "make bench    benchmarks (figures and ratios, JSON in bench-results/)"
 	@echo "make migrate  apply db/compat + db/schema to DATABASE_URL (or the embedded PostgreSQL)"
 	@echo "make openapi  regenerate docs/openapi.json from the handlers (and the authz table in docs/permissions.md)"
@@ -44,8 +45,28 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check backend tests
 	$(PY) -m mypy backend/layers backend/local
 
+# A full run measures coverage (branch, [tool.coverage.*] in pyproject.toml) and enforces the per-area
+# thresholds of tests/quality/coverage_areas.toml; a partial run (PYTEST_ARGS set) skips both.
+COV_JSON := build/coverage.json
 test-py: $(STAMP)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@mkdir -p build
+	$(PY) -m pytest --cov --cov-report=json:$(COV_JSON) --cov-report=
+	$(PY) -m tests.quality.coverage_gate --json $(COV_JSON)
+else
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "coverage gate skipped: PYTEST_ARGS selects a partial run"
+endif
+
+# Mutation testing (docs/mutation.md): mutmut 3 over the access and state code plus a SQL mutation harness
+# for the session state machine; prints the score per module. Not part of `make test` (see the doc for its runtime).
+MUTMUT_STAMP := $(VENV)/.mutmut-installed
+$(MUTMUT_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet 'mutmut==3.8.1'
+	@touch $(MUTMUT_STAMP)
+
+mutation: $(MUTMUT_STAMP)
+	$(PY) -m tests.quality.mutation $(MUTATION_ARGS)
 
 # The Pipecat bot has its own dependencies (pipecat-ai and its service extras), kept out of the Lambda venv.
 $(BOT_STAMP): backend/bot/pyproject.toml
@@ -57,7 +78,8 @@ $(BOT_STAMP): backend/bot/pyproject.toml
 bot-venv: $(BOT_STAMP)
 
 test-bot: $(BOT_STAMP)
-	cd backend/bot && ../../$(BOT_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	@# -p skips: tests/quality/skips.py fails the run on a skip without a reason, as in the main suite.
+	cd backend/bot && PYTHONPATH=$(CURDIR)/tests/quality ../../$(BOT_VENV)/bin/python -m pytest -p skips $(PYTEST_ARGS)
 
 test: lint checkov test-py test-bot
 

@@ -12,4 +12,4 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ModuleVoiceTest")
 os.environ.setdefault("POWERTOOLS_DEV", "false")
 os.environ.setdefault("SUPABASE_JWT_SECRET", "test-jwt-secret-for-module-voice-0123456789")
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.aws", "tests.fixtures.api"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.aws", "tests.fixtures.api", "tests.quality.skips"]

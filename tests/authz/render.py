@@ -11,7 +11,9 @@ import sys
 from tests.authz.matrix import COLUMN_TITLES, ROOT, load
 
 DOC_PATH = ROOT / "docs" / "permissions.md"
-BEGIN = "<!-- authz-matrix:begin (generated from tests/authz/matrix.yaml by `make openapi`; edit the YAML) -->"
+BEGIN = (
+    "<!-- authz-matrix:begin (generated from tests/authz/matrix.yaml by `make openapi`; edit the YAML) -->"
+)
 END = "<!-- authz-matrix:end -->"
 
 

@@ -1,7 +1,7 @@
 """Fuzz every REST route of docs/openapi.json against the running local stack (schemathesis).
 
 Each operation in the document (so every route in module.json, new ones included) gets a bounded number
-of generated requests (``FUZZ_EXAMPLES``, default 20, per phase: explicit examples, coverage of boundary
+of generated requests (``FUZZ_EXAMPLES``, default 10, per phase: explicit examples, coverage of boundary
 and invalid values, random fuzzing), valid and invalid ones, through the real gateway and Lambdas:
 
 - user routes carry the acme admin's JWT (the role that may do the most), bot routes the bot token of a
@@ -41,7 +41,7 @@ from tests.contract.conftest import World  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = json.loads((ROOT / "docs" / "openapi.json").read_text(encoding="utf-8"))
-MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 DERANDOMIZE = os.environ.get("FUZZ_SEED", "") != "random"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -447,8 +447,17 @@ def _default_of_read(node: ast.AST, info: _ModuleInfo) -> bool:
     if isinstance(parent, ast.BoolOp) and isinstance(parent.op, ast.Or):
         # get("X") or default / model or get("X") or DEFAULT: a real value after the read.
         later = parent.values[[id(v) for v in parent.values].index(id(node)) + 1 :]
-        return any(_real_default(v) for v in later)
-    return False
+        if any(_real_default(v) for v in later):
+            return True
+    # A truth test (`bool(get("X"))`, `if get("X"):`, `not get("X")`): the code handles absence.
+    child: ast.AST = node
+    while isinstance(parent, ast.BoolOp):
+        child, parent = parent, info.parents.get(id(parent))
+    if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "bool":
+        return True
+    if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
+        return True
+    return isinstance(parent, ast.If | ast.IfExp | ast.While) and parent.test is child
 
 
 # --- the analysis -------------------------------------------------------------------------------------------
@@ -797,20 +806,20 @@ class _Analyzer:
                 if (
                     owner
                     and owner[0] == "client"
-                    and (op := operations(owner[1]).get(_literal(node.args[0]) or ""))
+                    and (paginated := operations(owner[1]).get(_literal(node.args[0]) or ""))
                 ):
-                    yield owner[1], op, None
+                    yield owner[1], paginated, None
         elif isinstance(node, ast.Attribute) and node.attr not in _NOT_OPERATIONS:
             owner = self._client_of(node.value, local, attrs)
             if owner is None:
                 return
             kind, service = owner
             call = getattr(node, "_aws_call", None)
-            if kind == "client" and (op := operations(service).get(node.attr)):
-                yield service, op, call
+            if kind == "client" and (operation := operations(service).get(node.attr)):
+                yield service, operation, call
                 # Tags on create are authorized separately (secretsmanager:TagResource).
                 if (
-                    op in _TAG_ON_CREATE.get(service, ())
+                    operation in _TAG_ON_CREATE.get(service, ())
                     and call
                     and any(k.arg == "Tags" for k in call.keywords)
                 ):
@@ -940,9 +949,8 @@ class _Reachability:
                             bodies[qual] = (module, node.name, item)
                             if item.decorator_list:
                                 roots.add(qual)
-                            roots |= self._edges(
-                                module, node.name, ast.Module(body=list(item.decorator_list), type_ignores=[])
-                            )
+                            for decorator in item.decorator_list:
+                                roots |= self._edges(module, node.name, decorator)
                         else:
                             roots |= self._edges(module, node.name, item)
                 else:

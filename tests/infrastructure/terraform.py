@@ -31,9 +31,9 @@ def _loads(text: str) -> dict[str, Any]:
     try:
         from hcl2.utils import SerializationOptions  # python-hcl2 >= 7
     except ImportError:  # pragma: no cover - older python-hcl2 returns unquoted strings already
-        return hcl2.loads(text)  # type: ignore[no-any-return]
+        return dict(hcl2.loads(text))
     options = SerializationOptions(strip_string_quotes=True, with_comments=False, explicit_blocks=False)
-    return hcl2.loads(text, serialization_options=options)  # type: ignore[no-any-return]
+    return dict(hcl2.loads(text, serialization_options=options))
 
 
 def _unquote(value: Any) -> Any:
@@ -106,11 +106,6 @@ def load() -> Config:
             config.locals.update(block)
         config.terraform.extend(doc.get("terraform", []))
     return config
-
-
-def literal(value: Any) -> Any:
-    """A plain value (``"${...}"`` expressions are returned as they are)."""
-    return value
 
 
 def as_list(value: Any) -> list[Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from tests.infrastructure.code_scan import scan
+from tests.infrastructure.code_scan import Scan, scan
 
 
 def _write(root: Path, files: dict[str, str]) -> None:
@@ -16,7 +16,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
         path.write_text(textwrap.dedent(source))
 
 
-def _scan(tmp_path: Path, files: dict[str, str]) -> object:
+def _scan(tmp_path: Path, files: dict[str, str]) -> Scan:
     layer = tmp_path / "layer"
     function = tmp_path / "function"
     _write(layer, {k: v for k, v in files.items() if k != "lambda_function.py"})

@@ -9,7 +9,6 @@ explained platform need: logs, X-Ray, KMS, event sources, dead-letter queues) re
 
 from __future__ import annotations
 
-import ast
 import functools
 import json
 import re
@@ -23,6 +22,7 @@ from tests.infrastructure.terraform import ROOT, TF_DIR, Config, Statement, as_l
 
 LAMBDAS_DIR = ROOT / "backend" / "lambdas"
 LAYER_ROOTS = sorted((ROOT / "backend" / "layers").glob("*/python"))
+VOICE_COMMON = ROOT / "backend" / "layers" / "voice_common" / "python" / "voice_common"
 LAMBDA_NAMES = sorted(p.name for p in LAMBDAS_DIR.iterdir() if (p / "lambda_function.py").is_file())
 MANIFEST = json.loads((ROOT / "module.json").read_text())
 
@@ -431,12 +431,10 @@ def test_bot_task_roles_allow_exactly_the_bots_calls(tf: Config) -> None:
 
 
 def test_credential_secret_names_match_the_code(tf: Config) -> None:
-    tree = ast.parse((LAYER_ROOTS[-1] / "voice_common" / "credentials.py").read_text())
-    owned = next(
-        n.value.args[0].value  # _OWNED_SECRET = re.compile(r"...")
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "_OWNED_SECRET" for t in n.targets)
-    )
+    source = (VOICE_COMMON / "credentials.py").read_text()
+    match = re.search(r'_OWNED_SECRET = re\.compile\(r"([^"]+)"\)', source)
+    assert match, "voice_common.credentials._OWNED_SECRET moved: update this test"
+    owned = match.group(1)
     assert tf.locals["credential_secrets_arn"].endswith(":secret:${local.credential_secrets_prefix}*")
     prefix = tf.locals["credential_secrets_prefix"].replace("${var.environment}", "prod")
     arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{prefix}0b0e/daily-AbCdEf"
@@ -447,7 +445,7 @@ def test_credential_secret_names_match_the_code(tf: Config) -> None:
 
 
 def test_dynamodb_tables_match_the_code(tf: Config) -> None:
-    realtime = (LAYER_ROOTS[-1] / "voice_common" / "realtime.py").read_text()
+    realtime = (VOICE_COMMON / "realtime.py").read_text()
     index = re.search(r'SESSION_INDEX = "([^"]+)"', realtime).group(1)  # type: ignore[union-attr]
     connections = tf.resource("aws_dynamodb_table", "connections")
     assert connections["hash_key"] == "connection_id"
@@ -495,9 +493,9 @@ def test_transcript_bucket_is_private_encrypted_and_expires(tf: Config) -> None:
     assert "aws:SecureTransport" in policy
     assert ("aws_s3_bucket_logging", "transcripts") in tf.resources
     # The code's key prefixes are the ones the policies and lifecycle rules use.
-    preview = (LAYER_ROOTS[-1] / "voice_common" / "preview.py").read_text()
+    preview = (VOICE_COMMON / "preview.py").read_text()
     assert f'CACHE_PREFIX = "{tf.locals["previews_prefix"]}"' in preview
-    assembly = (LAYER_ROOTS[-1] / "voice_common" / "assembly.py").read_text()
+    assembly = (VOICE_COMMON / "assembly.py").read_text()
     assert tf.locals["transcripts_prefix"] in assembly
 
 
@@ -517,7 +515,7 @@ def test_bot_task_definitions_use_secrets_and_awslogs(tf: Config) -> None:
     assert not [n for n in names if re.search(r"KEY|SECRET|PASSWORD", n)], "keys go through `secrets`"
     # What the bot reads without a default: STANDBY_QUEUE_URL (standby definition) and BOT_PAYLOAD,
     # which voice_common.dispatch passes as a run_task container override.
-    dispatch = (LAYER_ROOTS[-1] / "voice_common" / "dispatch.py").read_text()
+    dispatch = (VOICE_COMMON / "dispatch.py").read_text()
     standby = tf.resource("aws_ecs_task_definition", "bot_standby")["container_definitions"]
     for var in bot_code().required_env:
         assert var in standby or f'"name": "{var}"' in dispatch, f"the bot needs {var}"

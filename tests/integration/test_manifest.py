@@ -29,7 +29,9 @@ def _app_routes(name: str) -> set[tuple[str, str]]:
 
 
 def test_every_lambda_folder_is_declared_and_every_declared_lambda_exists() -> None:
-    folders = {p.name for p in (ROOT / "backend" / "lambdas").iterdir() if (p / "lambda_function.py").is_file()}
+    folders = {
+        p.name for p in (ROOT / "backend" / "lambdas").iterdir() if (p / "lambda_function.py").is_file()
+    }
     assert folders == set(LAMBDAS)
 
 

@@ -184,7 +184,9 @@ class InterviewConfig:
             ),
             questions=tuple(questions),
             # Weighted criteria are {name, weight} objects (voice_common.config_schema); plain ones strings.
-            scoring_criteria=tuple(str(c.get("name", "")) if isinstance(c, dict) else str(c) for c in criteria),
+            scoring_criteria=tuple(
+                str(c.get("name", "")) if isinstance(c, dict) else str(c) for c in criteria
+            ),
             max_follow_ups=int(_num(iv_raw.get("max_follow_ups"), "interview.max_follow_ups", 1, minimum=0)),
             closing_message=_str(iv_raw.get("closing_message"), "interview.closing_message", DEFAULT_CLOSING),
             time_up_message=_str(iv_raw.get("time_up_message"), "interview.time_up_message", DEFAULT_TIME_UP),

@@ -1,4 +1,4 @@
-"""voice-bot: bot lifecycle callbacks, authenticated by the per-session bot token (routes and logic live in voice_common.api)."""
+"""voice-bot: bot lifecycle callbacks, authenticated by the per-session bot token."""
 
 from access_common.app import create_app, handler
 from voice_common.api import bot

@@ -1,7 +1,7 @@
-"""voice-sessions: interview sessions, knowledge-base links, start, health (routes and logic live in voice_common.api)."""
+"""voice-sessions: sessions, knowledge-base links, start, health (routes and logic in voice_common.api)."""
 
 from access_common.app import create_app, handler
-from voice_common.api import health, sessions, orchestration
+from voice_common.api import health, orchestration, sessions
 
 app = create_app()
 app.include_router(health.router)

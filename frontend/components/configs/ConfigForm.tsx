@@ -242,7 +242,7 @@ export function ConfigForm({ orgId, config, onSaved, onCancel }: ConfigFormProps
                     {(p) => <input {...p} value={q.id} maxLength={64} onChange={(e) => setQuestion(i, { id: e.target.value })} />}
                   </Field>
                   <Field label="Type" error={errors[`${Q}[${i}].type`]}>
-                    {(p) => <input {...p} value={q.type} maxLength={50} onChange={(e) => setQuestion(i, { type: e.target.value })} />}
+                    {(p) => <input {...p} value={q.type} maxLength={50} placeholder="open" onChange={(e) => setQuestion(i, { type: e.target.value })} />}
                   </Field>
                 </div>
                 <Field label="Question text" error={errors[`${Q}[${i}].text`]}>

@@ -70,7 +70,7 @@ export function newKey(prefix: string): string {
 }
 
 export function emptyQuestion(index: number): QuestionDraft {
-  return { key: newKey("q"), id: `q${index + 1}`, text: "", type: "open", followUpEnabled: false };
+  return { key: newKey("q"), id: `q${index + 1}`, text: "", type: "", followUpEnabled: false };
 }
 
 export function emptyCriterion(): CriterionDraft {
@@ -117,7 +117,7 @@ export function draftFromConfig(config?: VoiceConfig | null): ConfigDraft {
       key: newKey("q"),
       id: q.id,
       text: q.text,
-      type: q.type ?? "open",
+      type: q.type ?? "",
       followUpEnabled: Boolean(q.follow_up_enabled),
     })),
     criteria: criteria.map((c) =>
@@ -162,7 +162,7 @@ export function buildConfigJson(draft: ConfigDraft): BuiltConfig {
 
   const questions: InterviewQuestion[] = draft.questions.map((q) => {
     const out: InterviewQuestion = { id: q.id.trim(), text: q.text.trim() };
-    if (q.type.trim() && q.type.trim() !== "open") out.type = q.type.trim();
+    if (q.type.trim()) out.type = q.type.trim(); // empty: the default ("open")
     if (q.followUpEnabled) out.follow_up_enabled = true;
     return out;
   });

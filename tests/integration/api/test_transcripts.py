@@ -224,7 +224,8 @@ def test_delete_is_for_org_admins_and_erases_the_archive(
 
     def segments() -> int:
         row = admin_conn.execute(
-            "SELECT count(*) AS n FROM public.voice_transcript_segments WHERE session_id = %s", (session["id"],)
+            "SELECT count(*) AS n FROM public.voice_transcript_segments WHERE session_id = %s",
+            (session["id"],),
         ).fetchone()
         return int(row["n"])
 

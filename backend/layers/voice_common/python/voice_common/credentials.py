@@ -223,16 +223,29 @@ def list_credentials(
 ) -> tuple[list[dict[str, Any]], int]:
     """One scope's credentials (``org_id`` None = the platform defaults), with the total count."""
     where = "org_id IS NULL" if org_id is None else "org_id = %(org)s"
+    allowed = "public.is_sys_admin()" if org_id is None else "public.is_org_admin(%(org)s)"
     with user_tx(principal) as cur:
-        _require_scope_admin(cur, principal, org_id)
+        # The role check rides along with the page (one round trip); the precise 403 is worked out only
+        # when it fails.
         cur.execute(
             f"""
-            SELECT {COLUMNS}, count(*) OVER () AS total FROM public.voice_credentials
-            WHERE {where} ORDER BY service_name LIMIT %(limit)s OFFSET %(offset)s
+            SELECT chk.allowed, c.* FROM (SELECT {allowed} AS allowed) chk
+            LEFT JOIN LATERAL (
+                SELECT {COLUMNS}, count(*) OVER () AS total FROM public.voice_credentials
+                WHERE {where} ORDER BY service_name LIMIT %(limit)s OFFSET %(offset)s
+            ) c ON chk.allowed
             """,
             {"org": org_id, "limit": page.limit, "offset": page.offset},
         )
-        rows = cur.fetchall()
+        found = cur.fetchall()
+        if not (found and found[0]["allowed"]):
+            _require_scope_admin(cur, principal, org_id)
+            raise ForbiddenError(
+                "Managing credentials requires the admin role for its scope", code="FORBIDDEN"
+            )
+        rows = [r for r in found if r["id"] is not None]
+        for r in rows:
+            r.pop("allowed", None)
         if rows or page.offset == 0:
             total = int(rows[0]["total"]) if rows else 0
         else:  # past the end: the window count had no row to ride on
