@@ -63,6 +63,9 @@ export default defineConfig({
     exclude: ["node_modules/**", "dist/**", "e2e/**"],
     pool: "threads",
     maxWorkers: 2,
+    // One jsdom per worker rather than per file (setting it up is most of a small suite's time); tests
+    // clean up after themselves (test/setup.ts).
+    isolate: false,
     testTimeout: 10_000,
     restoreMocks: true,
   },

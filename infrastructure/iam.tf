@@ -10,6 +10,7 @@ locals {
     connections_register    = one(data.aws_iam_policy_document.connections_register[*].json)
     push                    = one(data.aws_iam_policy_document.push[*].json)
     bot_token_secret        = one(data.aws_iam_policy_document.bot_token_secret[*].json)
+    jwt_secret              = one(data.aws_iam_policy_document.jwt_secret[*].json)
     completion_jobs         = one(data.aws_iam_policy_document.completion_jobs[*].json)
     transcript_archive      = one(data.aws_iam_policy_document.transcript_archive[*].json)
     transcript_erase        = one(data.aws_iam_policy_document.transcript_erase[*].json)
@@ -176,6 +177,17 @@ data "aws_iam_policy_document" "bot_token_secret" {
     sid       = "BotTokenSecret"
     actions   = ["secretsmanager:GetSecretValue"]
     resources = [aws_secretsmanager_secret.bot_token[0].arn]
+  }
+}
+
+# access_common.jwt: the user-JWT secret (WebSocket $connect verifies tokens itself).
+data "aws_iam_policy_document" "jwt_secret" {
+  count = local.enabled ? 1 : 0
+
+  statement {
+    sid       = "UserJwtSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.supabase_jwt_secret_arn]
   }
 }
 

@@ -12,7 +12,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets", "health"]
+      env_groups  = ["common", "rest", "realtime", "settings", "completion", "dispatch", "provider_secrets", "health"]
       policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "transcript_erase", "provider_secrets", "pool_dispatch", "run_bot", "stop_bot", "health"]
     }
     "voice-configs" = {
@@ -20,7 +20,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common"]
+      env_groups  = ["common", "rest"]
       policies    = []
     }
     "voice-credentials" = {
@@ -28,7 +28,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common", "provider_secrets"]
+      env_groups  = ["common", "rest", "provider_secrets"]
       policies    = ["provider_secrets", "credentials_admin"]
     }
     "voice-transcripts" = {
@@ -36,7 +36,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
+      env_groups  = ["common", "rest", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
       policies    = ["kms_write", "connections", "push", "bot_token_secret", "transcript_erase"]
     }
     "voice-analytics" = {
@@ -44,7 +44,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common", "realtime", "settings", "completion"]
+      env_groups  = ["common", "rest", "realtime", "settings", "completion"]
       policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs"]
     }
     "voice-preview" = {
@@ -52,7 +52,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.preview_lambda_memory
       async       = false
-      env_groups  = ["common", "settings", "provider_secrets", "preview"]
+      env_groups  = ["common", "rest", "settings", "provider_secrets", "preview"]
       policies    = ["kms_write", "provider_secrets", "preview"]
     }
     "voice-bot" = {
@@ -60,7 +60,7 @@ locals {
       timeout     = var.module_voice_lambda_timeout
       memory      = var.module_voice_lambda_memory
       async       = false
-      env_groups  = ["common", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
+      env_groups  = ["common", "rest", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
       policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "provider_secrets", "stop_bot"]
     }
     "voice-websocket" = {
@@ -69,7 +69,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "realtime", "websocket_auth"]
-      policies    = ["kms_write", "connections", "connections_register", "push", "bot_token_secret"]
+      policies    = ["kms_write", "connections", "connections_register", "push", "bot_token_secret", "jwt_secret"]
     }
     "voice-events" = {
       description = "ECS task state changes, bot watchdog, pool pickup fallback"
@@ -89,8 +89,7 @@ locals {
     }
   }
 
-  # Environment groups (names: docs/contracts.md). Values are never keys: secrets travel as ARNs, except
-  # SUPABASE_JWT_SECRET, which the code reads as a value (KMS-encrypted environment).
+  # Environment groups (names: docs/contracts.md). Values are never keys: secrets travel as ARNs.
   lambda_env_groups = {
     common = {
       POWERTOOLS_SERVICE_NAME      = "module-voice"
@@ -98,13 +97,17 @@ locals {
       POWERTOOLS_LOG_LEVEL         = var.log_level
       DATABASE_SECRET_ARN          = var.database_url_secret_arn
     }
+    # access_common.app: every REST resolver answers CORS for the web app's origins.
+    rest = {
+      CORS_ALLOW_ORIGINS = join(",", var.cors_allow_origins)
+    }
     realtime = {
       CONNECTIONS_TABLE      = local.connections_table_name
       WEBSOCKET_API_ENDPOINT = local.websocket_management_url
       BOT_TOKEN_SECRET_ARN   = local.bot_token_secret_arn
     }
     websocket_auth = {
-      SUPABASE_JWT_SECRET = var.supabase_jwt_secret
+      SUPABASE_JWT_SECRET_ARN = var.supabase_jwt_secret_arn
     }
     # module.config.yaml values the deployment decides; the ECS pool schedule uses the same variables.
     settings = {

@@ -477,13 +477,22 @@ variable "external_secrets_kms_key_arns" {
   default     = []
 }
 
-variable "supabase_jwt_secret" {
-  description = "HS256 secret of the user JWTs; the voice-websocket Lambda verifies the $connect token with it (SUPABASE_JWT_SECRET). Stored in the Lambda environment, encrypted with the module's KMS key."
+variable "supabase_jwt_secret_arn" {
+  description = "Secrets Manager ARN of the HS256 secret of the user JWTs (the Supabase JWT secret, as a plain string); the voice-websocket Lambda verifies the $connect token with it."
   type        = string
-  sensitive   = true
   validation {
-    condition     = length(var.supabase_jwt_secret) >= 32
-    error_message = "supabase_jwt_secret must be at least 32 characters."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.supabase_jwt_secret_arn))
+    error_message = "supabase_jwt_secret_arn must be a Secrets Manager ARN."
+  }
+}
+
+variable "cors_allow_origins" {
+  description = "Origins the web app is served from (CORS on the REST Lambdas' responses); the first is the default."
+  type        = list(string)
+  default     = ["*"]
+  validation {
+    condition     = length(var.cors_allow_origins) > 0
+    error_message = "cors_allow_origins needs at least one origin (\"*\" for any)."
   }
 }
 

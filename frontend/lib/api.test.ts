@@ -1,3 +1,4 @@
+// @vitest-environment node
 // The API client against a real HTTP server on 127.0.0.1 (node's http), answering in the API's envelope.
 import http from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import type { LiveSegment } from "../types";
 import { findMatches, findSegmentForQuote, fromStoredSegments, groupTurns, highestFinalSeq, mergeSegments, seqBeforeFirstGap, sortedSegments, type SegmentMap } from "./transcript";

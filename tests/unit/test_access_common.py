@@ -187,3 +187,39 @@ class TestResolver:
             {"field": "voice.speed", "message": "bad"}
         ]
         assert validation_details([{"loc": ("body",), "msg": "Field required"}])[0]["field"] == "body"
+
+
+class TestCors:
+    def test_preflight_and_response_headers(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("CORS_ALLOW_ORIGINS", "https://app.example.com,https://admin.example.com")
+        app = create_app()
+
+        @app.get("/things")
+        def things() -> Response[str]:
+            return responses.ok([])
+
+        for origin in ("https://app.example.com", "https://admin.example.com"):
+            result = app.resolve(rest_event("GET", "/things", headers={"origin": origin}), {})
+            assert result["multiValueHeaders"]["Access-Control-Allow-Origin"] == [origin]
+        other = app.resolve(rest_event("GET", "/things", headers={"origin": "https://evil.example"}), {})
+        assert "Access-Control-Allow-Origin" not in other["multiValueHeaders"]
+        preflight = app.resolve(rest_event("OPTIONS", "/things", headers={"origin": "https://app.example.com"}), {})
+        assert preflight["statusCode"] == 204
+        assert "Authorization" in preflight["multiValueHeaders"]["Access-Control-Allow-Headers"][0]
+
+
+def test_jwt_secret_read_from_secrets_manager_by_arn(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """In AWS the secret is a Secrets Manager ARN, never a plain environment value."""
+    import boto3
+
+    from access_common import jwt as jwt_module
+
+    sm = boto3.client("secretsmanager", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+    arn = sm.create_secret(Name=f"jwt-{uuid.uuid4()}", SecretString=SECRET)["ARN"]
+    monkeypatch.delenv("SUPABASE_JWT_SECRET", raising=False)
+    monkeypatch.setenv("SUPABASE_JWT_SECRET_ARN", arn)
+    jwt_module._secret_from_arn.cache_clear()
+    uid = str(uuid.uuid4())
+    assert verify_user_jwt(mint_user_jwt(uid, None, secret=SECRET))["sub"] == uid
+    with pytest.raises(UnauthorizedError):
+        verify_user_jwt(mint_user_jwt(uid, None, secret="x" * 40))

@@ -82,7 +82,7 @@ export function AnalyticsSummary({ analytics, durationSeconds, onMomentSelect, o
                   key: name,
                   label: humanize(name),
                   value: typeof c.score === "number" ? c.score : 0,
-                  note: typeof c.weight === "number" ? `(${formatPercent(c.weight)})` : undefined,
+                  note: typeof c.weight === "number" ? formatPercent(c.weight) : undefined,
                 }))}
               />
             ) : null}

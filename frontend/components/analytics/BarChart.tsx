@@ -4,7 +4,7 @@ export interface BarDatum {
   key: string;
   label: string;
   value: number;
-  /** Shown after the value, e.g. the weight. */
+  /** Shown in parentheses after the value, e.g. the weight. */
   note?: string;
   className?: string;
 }
@@ -55,7 +55,7 @@ export function BarChart({ title, data, max, formatValue = (v) => String(Math.ro
               <text x={LABEL_W + barW + 8} y={y + ROW / 2} dominantBaseline="middle" className="voice-chart__value">
                 {formatValue(d.value)}
                 {unit}
-                {d.note ? ` ${d.note}` : ""}
+                {d.note ? ` (${d.note})` : ""}
               </text>
             </g>
           );

@@ -1,3 +1,4 @@
+// @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { config } from "../../test/fixtures";
 import { buildConfigJson, draftFromConfig, emptyCriterion, emptyQuestion, normalizedWeights, normalizeFieldPath } from "./configDraft";

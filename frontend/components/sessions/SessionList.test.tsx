@@ -16,7 +16,7 @@ describe("SessionList", () => {
     expect(screen.getByRole("status")).toHaveTextContent("Loading interviews…");
     const link = await screen.findByRole("link", { name: "Ada" });
     expect(link).toHaveAttribute("href", "/voice/sessions/s1");
-    expect(screen.getByText("In progress")).toBeInTheDocument();
+    expect(screen.getAllByRole("article")[0]).toHaveTextContent("In progress");
     expect(screen.getByRole("link", { name: "Unnamed candidate" })).toBeInTheDocument();
     expect(screen.getByText("Reason: candidate_no_show")).toBeInTheDocument();
     expect(calls[0]!.query.get("orgId")).toBe(ORG);

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
@@ -70,9 +70,20 @@ def validation_details(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))} for e in errors]
 
 
+def cors_config() -> CORSConfig:
+    """CORS for the web app: CORS_ALLOW_ORIGINS is a comma-separated list (first one is the default)."""
+    origins = [o.strip() for o in os.environ.get("CORS_ALLOW_ORIGINS", "*").split(",") if o.strip()] or ["*"]
+    return CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:] or None,
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        max_age=600,
+    )
+
+
 def create_app() -> APIGatewayRestResolver:
-    """An APIGatewayRestResolver with pydantic validation and the CORA error envelope."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    """An APIGatewayRestResolver with pydantic validation, CORS and the CORA error envelope."""
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
 
     @app.exception_handler(AppError)
     def _app_error(err: AppError) -> Response[str]:

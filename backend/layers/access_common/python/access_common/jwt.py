@@ -6,6 +6,7 @@ gateway and the WebSocket ``$connect`` route use.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
@@ -17,8 +18,18 @@ from access_common.errors import UnauthorizedError
 _ALGORITHM = "HS256"
 
 
+@functools.cache
+def _secret_from_arn(arn: str) -> str:
+    from access_common.aws import client
+
+    return str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
 def _secret(secret: str | None) -> str:
+    """The explicit secret, SUPABASE_JWT_SECRET (local), or the secret at SUPABASE_JWT_SECRET_ARN (AWS)."""
     value = secret or os.environ.get("SUPABASE_JWT_SECRET")
+    if not value and os.environ.get("SUPABASE_JWT_SECRET_ARN"):
+        value = _secret_from_arn(os.environ["SUPABASE_JWT_SECRET_ARN"])
     if not value:
         raise UnauthorizedError("Token verification is not configured")
     return value
