@@ -8,12 +8,14 @@ LAYERS := backend/layers/access_common/python backend/layers/ai_common/python ba
 PYTEST_ARGS ?=
 
 .PHONY: help venv bot-venv dev test test-py test-bot lint bench migrate build clean openapi tools-venv checkov mutation
+.PHONY: frontend-build test-frontend chromium
 BOT_VENV := .venv-bot
 BOT_STAMP := $(BOT_VENV)/.installed
 
 help:
 	@echo "make dev      run the local stack (REST + WebSocket on 127.0.0.1:8080, PostgreSQL, moto, Daily stand-in)"
 	@echo "make test     lint, type-check and run every test suite"
+	@echo "make test-frontend  frontend: npm ci, tsc, eslint, vitest, then the end-to-end test in chromium"
 	@echo "make lint     ruff + mypy"
 	@echo "make mutation  mutation testing of the access, bot-token, dispatch and state-machine code (docs/mutation.md)"
 	@echo "make bench    benchmarks (figures and ratios, JSON in bench-results/)"
@@ -35,7 +37,38 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 dev: $(STAMP)
+	@$(MAKE) --no-print-directory frontend-build || echo "make dev: the frontend was not built (see above); the API and WebSocket still start"
 	$(PY) -m voice_local
+
+# --- frontend (frontend/README.md): the dev harness that `make dev` serves at http://127.0.0.1:8080/ -------
+NPM ?= npm
+FRONTEND_STAMP := frontend/node_modules/.installed
+FRONTEND_SRC := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/e2e -prune \
+	-o -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' -o -name '*.html' -o -name '*.json' \) -print 2>/dev/null)
+
+$(FRONTEND_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+frontend/dist/index.html: $(FRONTEND_STAMP) $(FRONTEND_SRC)
+	cd frontend && $(NPM) run --silent build
+
+# Without node the stack still runs (API + WebSocket); with it, frontend/dist is (re)built when sources changed.
+frontend-build:
+	@if command -v node >/dev/null 2>&1 && command -v $(NPM) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory frontend/dist/index.html; \
+	else echo "node/npm not found: the frontend is not built (the API and WebSocket still run)"; fi
+
+# Debian's chromium for the end-to-end test (skipped when /usr/bin/chromium exists).
+chromium:
+	@frontend/scripts/install-chromium.sh
+
+test-frontend: $(STAMP) $(FRONTEND_STAMP) chromium
+	cd frontend && npx tsc --noEmit
+	cd frontend && npx eslint --max-warnings 0 .
+	cd frontend && npx vitest run
+	@$(MAKE) --no-print-directory frontend/dist/index.html
+	cd frontend && node e2e/voice.e2e.mjs
 
 migrate: $(STAMP)
 	$(PY) -m voice_local.migrate
@@ -81,7 +114,7 @@ test-bot: $(BOT_STAMP)
 	@# -p skips: tests/quality/skips.py fails the run on a skip without a reason, as in the main suite.
 	cd backend/bot && PYTHONPATH=$(CURDIR)/tests/quality ../../$(BOT_VENV)/bin/python -m pytest -p skips $(PYTEST_ARGS)
 
-test: lint checkov test-py test-bot
+test: lint checkov test-py test-bot test-frontend
 
 # One zip per Lambda and per layer in dist/, with a size report (voice_local/build.py).
 build: $(STAMP)

@@ -342,6 +342,13 @@ data "aws_iam_policy_document" "bot_standby" {
     resources = [aws_sqs_queue.standby_pool[0].arn]
   }
 
+  # voice_bot.protection: a busy standby bot protects itself from scale-in through the ECS agent endpoint.
+  statement {
+    sid       = "ScaleInProtection"
+    actions   = ["ecs:UpdateTaskProtection"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:task/${local.ecs_cluster_name}/*"]
+  }
+
   # The pool queue is encrypted with the module key.
   statement {
     sid       = "ModuleKeyDecrypt"

@@ -43,21 +43,21 @@ export function fakeApi(routes: Record<string, FakeHandler>, token = "test-token
     return { method, regex, names, handler };
   });
   const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof URL ? input.href : typeof input === "string" ? input : input.url);
     const path = url.pathname.replace(/^\/api\/voice/, "");
     const method = init?.method ?? "GET";
     const headers = Object.fromEntries(Object.entries((init?.headers as Record<string, string>) ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    const request: FakeRequest = { method, path, query: url.searchParams, body: init?.body ? JSON.parse(String(init.body)) : undefined, headers };
+    const request: FakeRequest = { method, path, query: url.searchParams, body: typeof init?.body === "string" ? (JSON.parse(init.body) as unknown) : undefined, headers };
     calls.push(request);
     for (const route of compiled) {
       const match = route.method === method ? route.regex.exec(path) : null;
       if (!match) continue;
-      const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+      const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")]));
       const answer = await route.handler(request, params);
       return new Response(JSON.stringify(answer.body), { status: answer.status ?? 200, headers: { "Content-Type": "application/json" } });
     }
     return new Response(JSON.stringify({ success: false, error: `No route for ${method} ${path}`, code: "NOT_FOUND" }), { status: 404 });
   };
-  const api: VoiceApi = createVoiceApi({ baseUrl: BASE, getToken: () => token, fetch: fetchImpl as typeof fetch });
+  const api: VoiceApi = createVoiceApi({ baseUrl: BASE, getToken: () => token, fetch: fetchImpl });
   return { api, calls };
 }

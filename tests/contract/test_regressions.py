@@ -137,3 +137,56 @@ def test_other_class_22_errors_are_400() -> None:
     ):
         mapped = map_db_error(cls("boom"))
         assert mapped is not None and mapped.status == 400, cls
+
+
+# --- concurrent requests to one Lambda in the local gateway (load test: 2 of 8623 got another request's
+# query string, so "orgId: Field required"; the identity could be mixed up the same way) --------------
+
+
+def test_concurrent_requests_to_one_lambda_keep_their_own_identity(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Powertools' resolver keeps the current event on the app object; the local gateway ran two events
+    through the same Lambda module at once, so a handler could read the other request's caller."""
+    import threading
+    import time
+
+    import requests
+
+    from access_common.jwt import mint_user_jwt
+    from voice_common import configs
+    from voice_common.api import configs as configs_api
+    from voice_local.testing import running_stack
+
+    original = configs_api.principal
+
+    def slow_principal(router: Any) -> Any:
+        time.sleep(0.2)  # the other request's event arrives meanwhile
+        return original(router)
+
+    monkeypatch.setattr(configs_api, "principal", slow_principal)
+    monkeypatch.setattr(
+        configs, "list_configs", lambda p, org, page, **kw: ([{"caller": str(p.user_id)}], 1)
+    )
+    secret = "regression-secret-0123456789abcdef0123456789"
+    with running_stack(data_dir=tmp_path, database=False, jwt_secret=secret) as stack:
+        users = [str(uuid.uuid4()) for _ in range(4)]
+        answers: dict[str, Any] = {}
+
+        def call(user: str) -> None:
+            token = mint_user_jwt(user, None, secret=secret)
+            answers[user] = requests.get(
+                f"{stack.rest_url}/configs",
+                params={"orgId": str(uuid.uuid4())},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+
+        threads = [threading.Thread(target=call, args=(u,)) for u in users]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    for user, response in answers.items():
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == [{"caller": user}]

@@ -418,8 +418,11 @@ def test_bot_task_roles_allow_exactly_the_bots_calls(tf: Config) -> None:
     task = statements(tf, "bot_secrets")
     standby = statements(tf, "bot_standby")
     kms = {"kms:Decrypt"}  # encrypted pool queue / externally encrypted secrets
+    # voice_bot.protection calls the ECS agent endpoint over HTTP (not boto3): standby bots only.
+    agent = {"ecs:UpdateTaskProtection"}
+    assert "task-protection/v1/state" in (ROOT / "backend/bot/voice_bot/protection.py").read_text()
     assert {a for s in task for a in s.actions} - kms == task_actions
-    assert {a for s in standby for a in s.actions} - kms == task_actions | pool_actions
+    assert {a for s in standby for a in s.actions} - kms == task_actions | pool_actions | agent
     for statement in standby:
         if set(statement.actions) & pool_actions:
             assert {r for res in statement.resources for r in tf.refs(res)} == {"aws_sqs_queue.standby_pool"}
@@ -516,7 +519,8 @@ def test_bot_task_definitions_use_secrets_and_awslogs(tf: Config) -> None:
     # which voice_common.dispatch passes as a run_task container override.
     dispatch = (VOICE_COMMON / "dispatch.py").read_text()
     standby = tf.resource("aws_ecs_task_definition", "bot_standby")["container_definitions"]
-    for var in bot_code().required_env:
+    ecs_provided = {"ECS_AGENT_URI"}  # set by ECS itself in every task (voice_bot.protection)
+    for var in bot_code().required_env - ecs_provided:
         assert var in standby or f'"name": "{var}"' in dispatch, f"the bot needs {var}"
     assert 'command = ["standby"]' in standby.replace("'", '"') or '["standby"]' in standby
     cluster = tf.resource("aws_ecs_cluster", "bot")

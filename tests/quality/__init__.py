@@ -1,1 +1,1 @@
-"""Test-quality gates: coverage per area (coverage_gate), silent skips (skips), mutation testing (mutation)."""
+"""Test-quality gates: coverage per area (coverage_gate), silent skips (skips), mutation testing."""

@@ -1,4 +1,4 @@
-"""`make mutation`: mutation testing of the code that decides who may see what and what state a session may take.
+"""`make mutation`: mutation testing of the code deciding who may see what and what state a session may take.
 
 Python (mutmut 3, configured in ``[tool.mutmut]`` of pyproject.toml):
   access_common identity.py, roles.py, jwt.py; voice_common bot_token.py, orchestration.py (start and the bot
@@ -64,8 +64,20 @@ MODULES: dict[str, list[str]] = {
     ],
 }
 
-STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped", 36: "timeout",
-          37: "type check", -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout"}
+STATUS = {
+    1: "killed",
+    3: "killed",
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    34: "skipped",
+    36: "timeout",
+    37: "type check",
+    -24: "timeout",
+    24: "timeout",
+    152: "timeout",
+    255: "timeout",
+}
 
 
 def equivalents() -> dict[str, str]:
@@ -87,23 +99,24 @@ def equivalents() -> dict[str, str]:
 
 
 def build_workspace(keep: bool) -> None:
+    """The workspace mutmut runs in; with ``keep`` its mutants/ (and mutmut's results) survive."""
     if WORKSPACE.exists() and not keep:
         shutil.rmtree(WORKSPACE)
     WORKSPACE.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name, src in LAYERS.items():
-        if not (WORKSPACE / name).exists():
-            shutil.copytree(src, WORKSPACE / name, ignore=ignore)
-    if not (WORKSPACE / "tests").exists():
-        shutil.copytree(ROOT / "tests", WORKSPACE / "tests", ignore=ignore)
+    for name, src in LAYERS.items():  # copy2 keeps mtimes: mutmut regenerates only changed files
+        shutil.copytree(src, WORKSPACE / name, ignore=ignore, dirs_exist_ok=True)
+    if (WORKSPACE / "tests").exists():
+        shutil.rmtree(WORKSPACE / "tests")
+    shutil.copytree(ROOT / "tests", WORKSPACE / "tests", ignore=ignore)
     for name in ALSO:
         shutil.copy2(ROOT / name, WORKSPACE / name)
 
 
-def run_mutmut(max_children: int, server_url: str) -> float:
+def run_mutmut(max_children: int, server_url: str, names: list[str] | None = None) -> float:
     env = {**os.environ, "TEST_DATABASE_URL": server_url}
     env.pop("DATABASE_URL", None)
-    globs = [g for gs in MODULES.values() for g in gs]
+    globs = names or [g for gs in MODULES.values() for g in gs]
     t0 = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *globs],
@@ -127,18 +140,25 @@ def mutmut_results() -> dict[str, int | None]:
 def show(name: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "mutmut", "show", name],
-        cwd=WORKSPACE, capture_output=True, text=True, check=False,
+        cwd=WORKSPACE,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return proc.stdout.strip()
 
 
-def score_rows(results: dict[str, int | None], known: dict[str, str]) -> tuple[list[list[str]], list[str], bool]:
+def score_rows(
+    results: dict[str, int | None], known: dict[str, str]
+) -> tuple[list[list[str]], list[str], bool]:
     rows: list[list[str]] = []
     survivors: list[str] = []
     ok = True
     for module, globs in MODULES.items():
         keys = [k for k in results if any(fnmatch.fnmatchcase(k, g) for g in globs)]
-        counts = Counter(STATUS.get(results[k], "suspicious") if results[k] is not None else "not run" for k in keys)
+        counts = Counter(
+            STATUS.get(results[k], "suspicious") if results[k] is not None else "not run" for k in keys
+        )
         alive = sorted(k for k in keys if STATUS.get(results[k]) != "killed")  # type: ignore[arg-type]
         equivalent = [k for k in alive if k in known]
         survivors += [k for k in alive]
@@ -147,15 +167,30 @@ def score_rows(results: dict[str, int | None], known: dict[str, str]) -> tuple[l
         raw = 100.0 * killed / total if total else 100.0
         adjusted = 100.0 * killed / (total - len(equivalent)) if total - len(equivalent) else 100.0
         ok = ok and adjusted >= TARGET
-        rows.append([module, str(total), str(killed), str(len(alive) - len(equivalent)), str(len(equivalent)),
-                     f"{raw:.1f}%", f"{adjusted:.1f}%", "ok" if adjusted >= TARGET else "BELOW"])
+        rows.append(
+            [
+                module,
+                str(total),
+                str(killed),
+                str(len(alive) - len(equivalent)),
+                str(len(equivalent)),
+                f"{raw:.1f}%",
+                f"{adjusted:.1f}%",
+                "ok" if adjusted >= TARGET else "BELOW",
+            ]
+        )
     return rows, survivors, ok
 
 
 def table(rows: list[list[str]]) -> str:
     head = ["module", "mutants", "killed", "alive", "equivalent", "score", "w/o equiv.", f">={TARGET:g}%"]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    fmt = lambda r: "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+
+    def fmt(r: list[str]) -> str:
+        return "  " + "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        )
+
     return "\n".join([fmt(head), *map(fmt, rows)])
 
 
@@ -164,7 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--skip-sql", action="store_true")
     parser.add_argument("--skip-python", action="store_true")
-    parser.add_argument("--keep", action="store_true", help="reuse build/mutation/work (mutmut's cached results)")
+    parser.add_argument(
+        "--keep", action="store_true", help="reuse build/mutation/work (mutmut's cached results)"
+    )
+    parser.add_argument(
+        "--rerun-survivors",
+        action="store_true",
+        help="with --keep: run again only the mutants that survived the last run (after adding tests)",
+    )
     args = parser.parse_args(argv)
 
     WORKDIR.mkdir(parents=True, exist_ok=True)
@@ -178,7 +220,18 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_python:
             build_workspace(args.keep)
             sql_mutation.prepare_template(server_url)
-            timings["mutmut"] = run_mutmut(args.max_children, server_url)
+            names = None
+            if args.rerun_survivors:
+                previous = mutmut_results()
+                names = sorted(
+                    k
+                    for k, v in previous.items()
+                    if STATUS.get(v) != "killed"
+                    and any(fnmatch.fnmatchcase(k, g) for gs in MODULES.values() for g in gs)  # type: ignore[arg-type]
+                )
+                print(f"re-running {len(names)} surviving mutants", flush=True)
+            if names != []:
+                timings["mutmut"] = run_mutmut(args.max_children, server_url, names)
             results = mutmut_results()
             rows, survivors, ok = score_rows(results, known)
         if not args.skip_sql:
@@ -192,23 +245,45 @@ def main(argv: list[str] | None = None) -> int:
             raw = 100.0 * killed / len(outcomes)
             adjusted = 100.0 * killed / (len(outcomes) - len(eq))
             ok = ok and adjusted >= TARGET
-            rows.append(["db/schema/004-voice-session-status.sql", str(len(outcomes)), str(killed),
-                         str(len(alive) - len(eq)), str(len(eq)), f"{raw:.1f}%", f"{adjusted:.1f}%",
-                         "ok" if adjusted >= TARGET else "BELOW"])
+            rows.append(
+                [
+                    "db/schema/004-voice-session-status.sql",
+                    str(len(outcomes)),
+                    str(killed),
+                    str(len(alive) - len(eq)),
+                    str(len(eq)),
+                    f"{raw:.1f}%",
+                    f"{adjusted:.1f}%",
+                    "ok" if adjusted >= TARGET else "BELOW",
+                ]
+            )
             survivors += [f"sql:{n}" for n in alive]
     elapsed = time.monotonic() - started
 
     report = ["# Mutation report (make mutation)", "", "```", table(rows), "```", ""]
-    report.append(f"Runtime: {elapsed / 60:.1f} min (" + ", ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items()) + ")")
+    report.append(
+        f"Runtime: {elapsed / 60:.1f} min ("
+        + ", ".join(f"{k} {v / 60:.1f} min" for k, v in timings.items())
+        + ")"
+    )
     report += ["", "## Survivors", ""]
     for name in survivors:
         if name.startswith("sql:"):
             report.append(f"- `{name}`: {known.get(name, 'NOT DOCUMENTED')}")
         else:
-            report += [f"- `{name}`: {known.get(name, 'NOT DOCUMENTED')}", "", "```diff", show(name), "```", ""]
+            report += [
+                f"- `{name}`: {known.get(name, 'NOT DOCUMENTED')}",
+                "",
+                "```diff",
+                show(name),
+                "```",
+                "",
+            ]
     (WORKDIR / "report.md").write_text("\n".join(report) + "\n", encoding="utf-8")
 
-    print("\nMutation score per module (killed / mutants; 'w/o equiv.' leaves out documented equivalent mutants)")
+    print(
+        "\nMutation score per module (killed / mutants; 'w/o equiv.': without documented equivalent mutants)"
+    )
     print(table(rows))
     print(f"runtime: {elapsed / 60:.1f} min; survivors with diffs: {WORKDIR / 'report.md'}")
     undocumented = [s for s in survivors if s not in known]

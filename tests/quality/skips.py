@@ -3,8 +3,8 @@
 Registered for the main suite in tests/conftest.py (``pytest_plugins``) and loaded into the bot's suite by
 the Makefile (``-p skips`` with this folder on PYTHONPATH), so it imports nothing but pytest.
 
-A skip whose reason is empty or pytest's default (``pytest.skip()``, a bare ``@pytest.mark.skip``: "unconditional
-skip") fails the run (exit status 1) even when every test passed; ``pytest -ra`` then shows where it was.
+A skip whose reason is empty or pytest's default (``pytest.skip()``, a bare ``@pytest.mark.skip``:
+"unconditional skip") fails the run (exit status 1) even when every test passed; the summary names it.
 Expected failures (xfail) are not skips.
 """
 
@@ -21,10 +21,7 @@ DEFAULT_REASONS = frozenset({"", "unconditional skip", "skipped", "skip", "no re
 def skip_reason(report: Any) -> str:
     """The reason text of a skipped test or collector report (without pytest's ``Skipped: `` prefix)."""
     longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        text = str(longrepr[2])
-    else:
-        text = str(longrepr or "")
+    text = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
     text = text.strip()
     if text.startswith("Skipped:"):
         text = text[len("Skipped:") :].strip()

@@ -28,7 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "db" / "schema" / "004-voice-session-status.sql"
-TESTS = ["tests/integration/db/test_state_machine.py", "tests/integration/db/test_rpcs.py"]
+TESTS = [
+    "tests/integration/db/test_state_machine.py",
+    "tests/integration/db/test_state_machine_mutants.py",
+    "tests/integration/db/test_rpcs.py",
+]
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,9 @@ class SqlMutant:
     def apply(self, text: str) -> str:
         found = text.count(self.old)
         if found != self.count:
-            raise ValueError(f"{self.name}: expected {self.count} occurrence(s) of {self.old!r}, found {found}")
+            raise ValueError(
+                f"{self.name}: expected {self.count} occurrence(s) of {self.old!r}, found {found}"
+            )
         return text.replace(self.old, self.new)
 
 
@@ -57,18 +63,39 @@ _A = "'completed', 'failed', 'cancelled'"
 MUTANTS: list[SqlMutant] = [
     # --- the transition table (voice_session_transition_allowed) ---
     SqlMutant("table.pending-ready", "drop pending -> ready", *_drop("pending", _P, "'failed', 'cancelled'")),
-    SqlMutant("table.pending-failed", "drop pending -> failed", *_drop("pending", _P, "'ready', 'cancelled'")),
-    SqlMutant("table.pending-cancelled", "drop pending -> cancelled", *_drop("pending", _P, "'ready', 'failed'")),
+    SqlMutant(
+        "table.pending-failed", "drop pending -> failed", *_drop("pending", _P, "'ready', 'cancelled'")
+    ),
+    SqlMutant(
+        "table.pending-cancelled", "drop pending -> cancelled", *_drop("pending", _P, "'ready', 'failed'")
+    ),
     SqlMutant("table.ready-active", "drop ready -> active", *_drop("ready", _R, "'failed', 'cancelled'")),
     SqlMutant("table.ready-failed", "drop ready -> failed", *_drop("ready", _R, "'active', 'cancelled'")),
     SqlMutant("table.ready-cancelled", "drop ready -> cancelled", *_drop("ready", _R, "'active', 'failed'")),
-    SqlMutant("table.active-completed", "drop active -> completed", *_drop("active", _A, "'failed', 'cancelled'")),
-    SqlMutant("table.active-failed", "drop active -> failed", *_drop("active", _A, "'completed', 'cancelled'")),
-    SqlMutant("table.active-cancelled", "drop active -> cancelled", *_drop("active", _A, "'completed', 'failed'")),
-    SqlMutant("table.pending+active", "allow pending -> active (skip ready)", *_drop("pending", _P, _P + ", 'active'")),
+    SqlMutant(
+        "table.active-completed", "drop active -> completed", *_drop("active", _A, "'failed', 'cancelled'")
+    ),
+    SqlMutant(
+        "table.active-failed", "drop active -> failed", *_drop("active", _A, "'completed', 'cancelled'")
+    ),
+    SqlMutant(
+        "table.active-cancelled", "drop active -> cancelled", *_drop("active", _A, "'completed', 'failed'")
+    ),
+    SqlMutant(
+        "table.pending+active",
+        "allow pending -> active (skip ready)",
+        *_drop("pending", _P, _P + ", 'active'"),
+    ),
     SqlMutant("table.ready+completed", "allow ready -> completed", *_drop("ready", _R, _R + ", 'completed'")),
-    SqlMutant("table.active+pending", "allow active -> pending (back)", *_drop("active", _A, _A + ", 'pending'")),
-    SqlMutant("table.final-open", "final states allow everything (ELSE true)", "        ELSE false\n", "        ELSE true\n"),
+    SqlMutant(
+        "table.active+pending", "allow active -> pending (back)", *_drop("active", _A, _A + ", 'pending'")
+    ),
+    SqlMutant(
+        "table.final-open",
+        "final states allow everything (ELSE true)",
+        "        ELSE false\n",
+        "        ELSE true\n",
+    ),
     SqlMutant(
         "table.swap-pending-ready",
         "swap the pending and ready rows",
@@ -83,114 +110,166 @@ MUTANTS: list[SqlMutant] = [
     ),
     # --- a session is born pending (voice_sessions_before_insert) ---
     SqlMutant(
-        "insert.any-status", "accept any initial status", "IF NEW.status IS NOT NULL AND NEW.status <> 'pending' THEN",
+        "insert.any-status",
+        "accept any initial status",
+        "IF NEW.status IS NOT NULL AND NEW.status <> 'pending' THEN",
         "IF false THEN",
     ),
-    SqlMutant("insert.keep-started", "keep a given started_at on insert", "    NEW.started_at := NULL;\n", ""),
-    SqlMutant("insert.keep-completed", "keep a given completed_at on insert", "    NEW.completed_at := NULL;\n", ""),
-    SqlMutant("insert.keep-duration", "keep a given duration on insert", "    NEW.duration_seconds := NULL;\n", ""),
+    SqlMutant(
+        "insert.keep-started", "keep a given started_at on insert", "    NEW.started_at := NULL;\n", ""
+    ),
+    SqlMutant(
+        "insert.keep-completed", "keep a given completed_at on insert", "    NEW.completed_at := NULL;\n", ""
+    ),
+    SqlMutant(
+        "insert.keep-duration", "keep a given duration on insert", "    NEW.duration_seconds := NULL;\n", ""
+    ),
     # --- transitions and lifecycle columns (voice_sessions_status_transition) ---
     SqlMutant(
-        "update.authenticated-writes-lifecycle", "authenticated may write lifecycle columns",
-        "IF current_user IN ('authenticated', 'anon') THEN", "IF current_user IN ('anon') THEN",
+        "update.authenticated-writes-lifecycle",
+        "authenticated may write lifecycle columns",
+        "IF current_user IN ('authenticated', 'anon') THEN",
+        "IF current_user IN ('anon') THEN",
     ),
     SqlMutant(
-        "update.lifecycle-guard-inverted", "lifecycle columns protected for privileged writers instead",
-        "IF current_user IN ('authenticated', 'anon') THEN", "IF current_user NOT IN ('authenticated', 'anon') THEN",
-    ),
-    SqlMutant("update.keep-started", "user may set started_at", "        NEW.started_at := OLD.started_at;\n", ""),
-    SqlMutant("update.keep-completed", "user may set completed_at", "        NEW.completed_at := OLD.completed_at;\n", ""),
-    SqlMutant(
-        "update.keep-duration", "user may set duration_seconds", "        NEW.duration_seconds := OLD.duration_seconds;\n", ""
+        "update.lifecycle-guard-inverted",
+        "lifecycle columns protected for privileged writers instead",
+        "IF current_user IN ('authenticated', 'anon') THEN",
+        "IF current_user NOT IN ('authenticated', 'anon') THEN",
     ),
     SqlMutant(
-        "update.created-by-mutable", "created_by may change",
-        "IF NEW.created_by IS DISTINCT FROM OLD.created_by THEN", "IF NEW.created_by IS DISTINCT FROM NEW.created_by THEN",
+        "update.keep-started", "user may set started_at", "        NEW.started_at := OLD.started_at;\n", ""
     ),
     SqlMutant(
-        "update.same-status-validated", "a same-status update is validated as a transition",
-        "IF NEW.status IS NOT DISTINCT FROM OLD.status THEN", "IF false THEN",
+        "update.keep-completed",
+        "user may set completed_at",
+        "        NEW.completed_at := OLD.completed_at;\n",
+        "",
     ),
     SqlMutant(
-        "update.check-inverted", "legal transitions refused, illegal ones allowed",
+        "update.keep-duration",
+        "user may set duration_seconds",
+        "        NEW.duration_seconds := OLD.duration_seconds;\n",
+        "",
+    ),
+    SqlMutant(
+        "update.created-by-mutable",
+        "created_by may change",
+        "IF NEW.created_by IS DISTINCT FROM OLD.created_by THEN",
+        "IF NEW.created_by IS DISTINCT FROM NEW.created_by THEN",
+    ),
+    SqlMutant(
+        "update.same-status-validated",
+        "a same-status update is validated as a transition",
+        "IF NEW.status IS NOT DISTINCT FROM OLD.status THEN",
+        "IF false THEN",
+    ),
+    SqlMutant(
+        "update.check-inverted",
+        "legal transitions refused, illegal ones allowed",
         "AND NOT public.voice_session_transition_allowed(OLD.status, NEW.status) THEN",
         "AND public.voice_session_transition_allowed(OLD.status, NEW.status) THEN",
     ),
     SqlMutant(
-        "update.check-dropped", "no transition check at all",
+        "update.check-dropped",
+        "no transition check at all",
         "AND NOT public.voice_session_transition_allowed(OLD.status, NEW.status) THEN",
         "AND false THEN",
     ),
     SqlMutant(
-        "update.unknown-status-vs409", "an unknown status raises VS409 instead of the check constraint's 23514",
+        "update.unknown-status-vs409",
+        "an unknown status raises VS409 instead of the check constraint's 23514",
         "IF NEW.status IN ('pending', 'ready', 'active', 'completed', 'failed', 'cancelled')\n       AND NOT",
         "IF NOT",
     ),
     SqlMutant(
-        "update.started-on-ready", "started_at set on ready instead of active",
-        "IF NEW.status = 'active' THEN", "IF NEW.status = 'ready' THEN",
+        "update.started-on-ready",
+        "started_at set on ready instead of active",
+        "IF NEW.status = 'active' THEN",
+        "IF NEW.status = 'ready' THEN",
     ),
     SqlMutant(
-        "update.started-ignores-writer", "an exact start time from service_role is ignored",
-        "NEW.started_at := coalesce(NEW.started_at, now());", "NEW.started_at := now();",
+        "update.started-ignores-writer",
+        "an exact start time from service_role is ignored",
+        "NEW.started_at := coalesce(NEW.started_at, now());",
+        "NEW.started_at := now();",
     ),
     SqlMutant(
-        "update.completed-before-start", "completed_at may precede started_at",
+        "update.completed-before-start",
+        "completed_at may precede started_at",
         "NEW.completed_at := greatest(coalesce(NEW.completed_at, now()), NEW.started_at);",
         "NEW.completed_at := coalesce(NEW.completed_at, now());",
     ),
     SqlMutant(
-        "update.cancelled-not-final", "no completed_at/duration on cancelled",
-        "ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN", "ELSIF NEW.status IN ('completed', 'failed') THEN",
+        "update.cancelled-not-final",
+        "no completed_at/duration on cancelled",
+        "ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN",
+        "ELSIF NEW.status IN ('completed', 'failed') THEN",
     ),
     SqlMutant(
-        "update.failed-not-final", "no completed_at/duration on failed",
-        "ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN", "ELSIF NEW.status IN ('completed', 'cancelled') THEN",
+        "update.failed-not-final",
+        "no completed_at/duration on failed",
+        "ELSIF NEW.status IN ('completed', 'failed', 'cancelled') THEN",
+        "ELSIF NEW.status IN ('completed', 'cancelled') THEN",
     ),
     SqlMutant(
-        "update.duration-without-start", "a duration (0) for a session that never started",
-        "CASE WHEN NEW.started_at IS NOT NULL", "CASE WHEN true",
+        "update.duration-without-start",
+        "a duration (0) for a session that never started",
+        "CASE WHEN NEW.started_at IS NOT NULL",
+        "CASE WHEN true",
     ),
     SqlMutant(
-        "update.duration-ignores-writer", "an exact duration from service_role is ignored",
+        "update.duration-ignores-writer",
+        "an exact duration from service_role is ignored",
         "NEW.duration_seconds := coalesce(\n            NEW.duration_seconds,\n",
         "NEW.duration_seconds := coalesce(\n            NULL,\n",
     ),
     SqlMutant(
-        "update.duration-unclamped", "duration not clamped at 0",
+        "update.duration-unclamped",
+        "duration not clamped at 0",
         "THEN greatest(0, round(extract(epoch FROM NEW.completed_at - NEW.started_at)))::integer",
         "THEN round(extract(epoch FROM NEW.completed_at - NEW.started_at))::integer",
     ),
     SqlMutant(
-        "trigger.status-only", "lifecycle columns protected only on updates of status",
-        "    BEFORE UPDATE ON public.voice_sessions\n", "    BEFORE UPDATE OF status ON public.voice_sessions\n",
+        "trigger.status-only",
+        "lifecycle columns protected only on updates of status",
+        "    BEFORE UPDATE ON public.voice_sessions\n",
+        "    BEFORE UPDATE OF status ON public.voice_sessions\n",
     ),
     # --- the audit trail (voice_sessions_record_status) ---
     SqlMutant(
-        "history.created-by-creator", "creation recorded as the creator even when someone else inserted",
-        "coalesce(auth.uid(), NEW.created_by)", "NEW.created_by",
+        "history.created-by-creator",
+        "creation recorded as the creator even when someone else inserted",
+        "coalesce(auth.uid(), NEW.created_by)",
+        "NEW.created_by",
     ),
     SqlMutant(
-        "history.changed-by-updater", "transition recorded as updated_by even for a signed-in user",
-        "coalesce(auth.uid(), NEW.updated_by)", "NEW.updated_by",
+        "history.changed-by-updater",
+        "transition recorded as updated_by even for a signed-in user",
+        "coalesce(auth.uid(), NEW.updated_by)",
+        "NEW.updated_by",
     ),
     SqlMutant(
-        "history.no-cancel-reason", "no reason recorded on cancelled",
+        "history.no-cancel-reason",
+        "no reason recorded on cancelled",
         "CASE WHEN NEW.status IN ('failed', 'cancelled') THEN NEW.failure_reason END",
         "CASE WHEN NEW.status IN ('failed') THEN NEW.failure_reason END",
     ),
     SqlMutant(
-        "history.no-fail-reason", "no reason recorded on failed",
+        "history.no-fail-reason",
+        "no reason recorded on failed",
         "CASE WHEN NEW.status IN ('failed', 'cancelled') THEN NEW.failure_reason END",
         "CASE WHEN NEW.status IN ('cancelled') THEN NEW.failure_reason END",
     ),
     SqlMutant(
-        "history.not-recorded", "transitions not recorded",
+        "history.not-recorded",
+        "transitions not recorded",
         "    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN\n        INSERT",
         "    ELSIF false THEN\n        INSERT",
     ),
     SqlMutant(
-        "history.same-status-recorded", "the function would record same-status updates",
+        "history.same-status-recorded",
+        "the function would record same-status updates",
         "    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN\n        INSERT",
         "    ELSIF true THEN\n        INSERT",
     ),
@@ -203,8 +282,8 @@ EQUIVALENT: dict[str, str] = {
         "negative and greatest(0, ...) never changes it"
     ),
     "history.same-status-recorded": (
-        "the AFTER UPDATE trigger only fires WHEN (OLD.status IS DISTINCT FROM NEW.status), so the function's "
-        "own check is always true there"
+        "the AFTER UPDATE trigger only fires WHEN (OLD.status IS DISTINCT FROM NEW.status), so the "
+        "function's own check is always true there"
     ),
 }
 
@@ -281,7 +360,9 @@ def run(server_url: str, *, tests: list[str] = TESTS, only: list[str] | None = N
     try:
         t0 = time.monotonic()
         if run_tests(server_url, tests) != 0:
-            raise SystemExit("sql mutation: the state-machine tests fail on the unmutated schema; fix them first")
+            raise SystemExit(
+                "sql mutation: the state-machine tests fail on the unmutated schema; fix them first"
+            )
         print(f"  clean run of the state-machine tests: {time.monotonic() - t0:.1f}s", flush=True)
         for mutant in MUTANTS:
             if only and mutant.name not in only:

@@ -251,3 +251,65 @@ async def test_message_received_while_shutting_down_goes_back(sqs: tuple[Any, st
     handled = await worker.handle(message)
     assert handled.disposition == "returned"
     assert counts(client, url) == (1, 0)
+
+
+async def test_busy_bot_is_protected_from_scale_in(
+    sqs: tuple[Any, str], api_server: ApiServer, ws_server: WsServer
+) -> None:
+    """The ECS agent endpoint (a real HTTP server here) sees protection on during the interview, then off."""
+    from aiohttp import web
+
+    from voice_bot.protection import TaskProtection
+
+    calls: list[dict[str, Any]] = []
+    busy_when_protected: list[bool] = []
+
+    async def state(request: web.Request) -> web.Response:
+        calls.append(await request.json())
+        busy_when_protected.append(worker.busy.is_set())
+        return web.json_response({"protection": {"ProtectionEnabled": calls[-1]["ProtectionEnabled"]}})
+
+    app = web.Application()
+    app.router.add_put("/task-protection/v1/state", state)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        client, url = sqs
+        send(client, url, payload_dict(api_server.url, ws_server.url))
+        worker = StandbyWorker(
+            url,
+            sqs=client,
+            settings=settings(max_interviews=1),
+            session_factory=Factory(CandidateScript(answers=list(ANSWERS))),
+            protection=TaskProtection(f"http://127.0.0.1:{port}", expires_minutes=90),
+        )
+        await asyncio.wait_for(worker.run(), 30)
+    finally:
+        await runner.cleanup()
+    assert calls == [{"ProtectionEnabled": True, "ExpiresInMinutes": 90}, {"ProtectionEnabled": False}]
+    assert busy_when_protected == [True, False]
+    assert worker.handled[0].disposition == "deleted"
+
+
+async def test_protection_failure_never_stops_an_interview(
+    sqs: tuple[Any, str], api_server: ApiServer, ws_server: WsServer
+) -> None:
+    from voice_bot.protection import TaskProtection
+
+    client, url = sqs
+    send(client, url, payload_dict(api_server.url, ws_server.url))
+    protection = TaskProtection("http://127.0.0.1:9", expires_minutes=5)  # nothing listens on port 9
+    worker = StandbyWorker(
+        url,
+        sqs=client,
+        settings=settings(max_interviews=1),
+        session_factory=Factory(CandidateScript(answers=list(ANSWERS))),
+        protection=protection,
+    )
+    await asyncio.wait_for(worker.run(), 30)
+    assert worker.handled[0].outcome is not None and worker.handled[0].outcome.status == "completed"
+    assert protection.enabled is False
+    assert await TaskProtection("").set(True) is False  # outside ECS: a no-op

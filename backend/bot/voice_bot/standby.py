@@ -11,6 +11,8 @@ Message handling (at-least-once, never lost):
   its message returned, so the API decides). A message received while shutting down goes straight back.
 - a crash of this process leaves the message invisible only until its visibility expires; then another
   bot receives it.
+- while an interview runs the task is protected from ECS scale-in (voice_bot.protection), so the pool
+  shrinking at the end of business hours never cuts an interview short.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from voice_bot.config import BotPayload, ConfigError, env_float
+from voice_bot.protection import TaskProtection
 from voice_bot.session import InterviewOutcome, InterviewSession
 
 log = logging.getLogger("voice_bot.standby")
@@ -70,6 +73,7 @@ class StandbyWorker:
     on_received: Callable[[str, float], Awaitable[None] | None] | None = None
     handled: list[HandledMessage] = field(default_factory=list)
     current: InterviewSession | None = None
+    protection: TaskProtection = field(default_factory=TaskProtection)
 
     def __post_init__(self) -> None:
         self._shutdown = asyncio.Event()
@@ -181,6 +185,7 @@ class StandbyWorker:
         session = self.session_factory(payload)
         self.current = session
         self.busy.set()
+        await self.protection.set(True)
         interview = asyncio.get_running_loop().create_task(session.run())
         keeper = asyncio.get_running_loop().create_task(self._keep_invisible(receipt))
         returned = False
@@ -192,6 +197,7 @@ class StandbyWorker:
                 await keeper
             self.current = None
             self.busy.clear()
+            await self.protection.set(False)
         outcome = interview.result()
         if returned or outcome.status == "aborted":
             await self._set_visibility(receipt, 0)

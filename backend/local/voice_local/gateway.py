@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import string
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -53,7 +54,7 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "600",
 }
 # The frontend dev harness (frontend/, `vite build`): served at / when built, with the seeded users'
-# tokens at /dev/harness.json (docs/local-stack.md). Only ever on 127.0.0.1, like everything here.
+# tokens at /dev/harness.json (frontend/README.md). Only ever on 127.0.0.1, like everything here.
 FRONTEND_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 HARNESS_CONFIG_PATH = "/dev/harness.json"
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
@@ -63,8 +64,18 @@ Invoker = Callable[[str, dict[str, Any]], Any]
 TokenVerifier = Callable[[str], Mapping[str, Any]]
 
 
+_container_locks: dict[str, threading.Lock] = {}
+_container_locks_guard = threading.Lock()
+
+
 def _default_invoker(name: str, event: dict[str, Any]) -> Any:
-    return invoke_lambda(name, event)
+    # One event at a time per Lambda, as an AWS container handles them: each Lambda module is loaded once
+    # here, and its Powertools resolver keeps the current event (so the caller's identity) on the app
+    # object, so two concurrent requests would read each other's. Different Lambdas still run in parallel.
+    with _container_locks_guard:
+        lock = _container_locks.setdefault(name, threading.Lock())
+    with lock:
+        return invoke_lambda(name, event)
 
 
 def _connection_id() -> str:

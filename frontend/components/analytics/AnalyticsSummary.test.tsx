@@ -1,5 +1,5 @@
 import { render, screen } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it, vi } from "vitest";
 import { analytics, SESSION_ID } from "../../test/fixtures";
 import { ORG } from "../../test/render";
@@ -19,7 +19,7 @@ describe("AnalyticsSummary", () => {
   });
 
   it("lists key moments in time order; choosing one reports it (keyboard too)", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const onMomentSelect = vi.fn();
     render(<AnalyticsSummary analytics={analytics()} onMomentSelect={onMomentSelect} />);
     const buttons = screen.getAllByRole("button", { name: /Show in transcript/ });
@@ -30,7 +30,7 @@ describe("AnalyticsSummary", () => {
   });
 
   it("says when the analysis is still running, skipped or failed", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const { rerender } = render(<AnalyticsSummary analytics={{ sessionId: SESSION_ID, orgId: ORG, sessionStatus: "active", status: "not_started" }} />);
     expect(screen.getByText("The analysis starts when the interview has finished.")).toBeInTheDocument();
     rerender(<AnalyticsSummary analytics={analytics({ status: "running", overallScore: null })} />);

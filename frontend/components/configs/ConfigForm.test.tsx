@@ -1,5 +1,5 @@
 import { screen, waitFor } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it, vi } from "vitest";
 import { config } from "../../test/fixtures";
 import { fail, fakeApi, ok } from "../../test/fakeApi";
@@ -7,10 +7,10 @@ import { ORG, renderWithVoice } from "../../test/render";
 import type { VoiceConfig } from "../../types";
 import { ConfigForm } from "./ConfigForm";
 
-// The form is large: text goes in with paste (one change event) and lookups are by label, to keep the
-// suite fast in jsdom.
+// The form is large: text goes in with paste (one change event) and lookups are by label or text rather
+// than by role (which computes every accessible name), to keep the suite fast in jsdom.
 function setup() {
-  const user = userEvent.setup({ delay: null });
+  const user = setupUser();
   const fill = async (element: HTMLElement, text: string) => {
     await user.clear(element);
     await user.click(element);
@@ -23,7 +23,7 @@ describe("ConfigForm", () => {
   it("creates a configuration with questions and weighted criteria", async () => {
     const { user, fill } = setup();
     const { api, calls } = fakeApi({
-      "POST /configs": (req) => ({ status: 201, body: { success: true, data: config({ id: "new", ...(req.body as object) } as Partial<VoiceConfig>) } }),
+      "POST /configs": (req) => ({ status: 201, body: { success: true, data: config({ id: "new", ...(req.body as Partial<VoiceConfig>) }) } }),
     });
     const onSaved = vi.fn();
     renderWithVoice(<ConfigForm orgId={ORG} onSaved={onSaved} />, { api });
@@ -31,21 +31,21 @@ describe("ConfigForm", () => {
     await fill(screen.getByLabelText(/^Interview type/), "technical");
     await user.selectOptions(screen.getByLabelText("Voice provider"), "piper");
     await fill(screen.getByLabelText("Temperature"), "0.4");
-    await user.click(screen.getByRole("button", { name: "Add question" }));
+    await user.click(screen.getByText("Add question"));
     // The new question's text field has the focus (keyboard users keep typing).
     expect(screen.getAllByLabelText("Question text")[0]).toHaveFocus();
     await user.paste("What did you build?");
-    await user.click(screen.getByRole("button", { name: "Add question" }));
+    await user.click(screen.getByText("Add question"));
     await user.paste("How did you test it?");
-    await user.click(screen.getByRole("button", { name: "Move question 2 up" }));
-    await user.click(screen.getByRole("button", { name: "Add criterion" }));
+    await user.click(screen.getByLabelText("Move question 2 up"));
+    await user.click(screen.getByText("Add criterion"));
     await user.paste("communication");
     await fill(screen.getAllByLabelText("Weight")[0]!, "1");
-    await user.click(screen.getByRole("button", { name: "Add criterion" }));
+    await user.click(screen.getByText("Add criterion"));
     await user.paste("depth");
     await fill(screen.getAllByLabelText("Weight")[1]!, "3");
     expect(screen.getByText("75 % of the score")).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: "Create configuration" }));
+    await user.click(screen.getByText("Create configuration"));
 
     await waitFor(() => expect(onSaved).toHaveBeenCalled());
     const sent = calls.find((c) => c.method === "POST")!.body;
@@ -88,8 +88,8 @@ describe("ConfigForm", () => {
     renderWithVoice(<ConfigForm orgId={ORG} />, { api });
     await fill(screen.getByLabelText(/^Name/), "Screen");
     await fill(screen.getByLabelText(/^Interview type/), "technical");
-    await user.click(screen.getByRole("button", { name: "Add question" }));
-    await user.click(screen.getByRole("button", { name: "Create configuration" }));
+    await user.click(screen.getByText("Add question"));
+    await user.click(screen.getByText("Create configuration"));
 
     const provider = screen.getByLabelText("Voice provider");
     await waitFor(() => expect(provider).toHaveAttribute("aria-invalid", "true"));
@@ -113,9 +113,9 @@ describe("ConfigForm", () => {
     expect(screen.getByRole("heading", { name: `Edit configuration “${existing.name}”` })).toBeInTheDocument();
     expect(screen.getByLabelText("Bot name")).toHaveValue("Interview Assistant");
     expect(screen.getAllByLabelText("Question text")).toHaveLength(2);
-    await user.click(screen.getByRole("button", { name: "Remove question 2" }));
+    await user.click(screen.getByLabelText("Remove question 2"));
     await fill(screen.getByLabelText("Bot name"), "Grace");
-    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    await user.click(screen.getByText("Save changes"));
     await waitFor(() => expect(onSaved).toHaveBeenCalled());
     const put = calls.find((c) => c.method === "PUT")!;
     expect(put.path).toBe(`/configs/${existing.id}`);
@@ -131,7 +131,7 @@ describe("ConfigForm", () => {
     await fill(screen.getByLabelText(/^Name/), "x");
     await fill(screen.getByLabelText(/^Interview type/), "x");
     await fill(screen.getByLabelText("Follow-ups per question"), "1.5");
-    await user.click(screen.getByRole("button", { name: "Create configuration" }));
+    await user.click(screen.getByText("Create configuration"));
     expect(screen.getByLabelText("Follow-ups per question")).toHaveAccessibleDescription(/must be a whole number/);
     expect(calls).toHaveLength(0);
   });

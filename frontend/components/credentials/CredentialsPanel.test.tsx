@@ -1,5 +1,5 @@
 import { screen, waitFor, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it } from "vitest";
 import { fakeApi, ok, page } from "../../test/fakeApi";
 import { renderWithVoice } from "../../test/render";
@@ -24,7 +24,7 @@ const credential = (overrides: Partial<VoiceCredential> = {}): VoiceCredential =
 
 describe("CredentialsPanel", () => {
   it("lists keys masked and validates one", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const { api, calls } = fakeApi({
       "GET /credentials": () => page([credential(), credential({ id: "cred-2", serviceName: "deepgram", keyLast4: "9f3a" })]),
       "POST /credentials/:id/validate": (_r, p) =>
@@ -33,15 +33,15 @@ describe("CredentialsPanel", () => {
     renderWithVoice(<CredentialsPanel target={{ scope: "platform" }} />, { api });
     expect(await screen.findByLabelText("Key ending in 1234")).toHaveTextContent("••••••••1234");
     expect(calls[0]!.query.get("scope")).toBe("platform");
-    await user.click(screen.getByRole("button", { name: "Validate the Daily (video rooms) key" }));
-    const dailyRow = screen.getByRole("row", { name: /Daily/ });
+    await user.click(screen.getByLabelText("Validate the Daily (video rooms) key"));
+    const dailyRow = document.querySelector<HTMLElement>("tr[data-service='daily']")!;
     expect(await within(dailyRow).findByText("Valid")).toBeInTheDocument();
-    await user.click(screen.getByRole("button", { name: "Validate the Deepgram (speech-to-text) key" }));
+    await user.click(screen.getByLabelText("Validate the Deepgram (speech-to-text) key"));
     expect(await screen.findByText("Rejected: Deepgram rejected the API key (HTTP 401)")).toBeInTheDocument();
   });
 
   it("saves a key without ever showing it again", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const saved: VoiceCredential[] = [];
     const { api, calls } = fakeApi({
       "GET /credentials": () => page(saved),
@@ -54,11 +54,11 @@ describe("CredentialsPanel", () => {
     });
     renderWithVoice(<CredentialsPanel target={{ orgId: "org-1" }} />, { api });
     expect(await screen.findByText("No keys saved yet.")).toBeInTheDocument();
-    expect(screen.getByRole("button", { name: "Save key" })).toBeDisabled();
+    expect(screen.getByText("Save key")).toBeDisabled();
     await user.selectOptions(screen.getByLabelText("Service"), "cartesia");
     await user.type(screen.getByLabelText(/^API key/), "sk-cartesia-secret-5678");
     expect(screen.getByLabelText(/^API key/)).toHaveAttribute("type", "password");
-    await user.click(screen.getByRole("button", { name: "Save key" }));
+    await user.click(screen.getByText("Save key"));
     expect(await screen.findByText("Saved the Cartesia (text-to-speech) key ending in 5678.")).toBeInTheDocument();
     expect(screen.getByLabelText(/^API key/)).toHaveValue("");
     await waitFor(() => expect(screen.getByLabelText("Key ending in 5678")).toBeInTheDocument());

@@ -1,5 +1,5 @@
 import { screen, waitFor } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it, vi } from "vitest";
 import type { DailyCallLike } from "../../hooks/useDailyRoom";
 import { fakeApi } from "../../test/fakeApi";
@@ -27,7 +27,7 @@ describe("InterviewRoom", () => {
   const { api } = fakeApi({});
 
   it("joins the room with the candidate token on request", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const call = fakeCall(async () => ({}));
     renderWithVoice(<InterviewRoom roomUrl={ROOM} token="tok" status="ready" userName="Ada" createCall={async () => call} />, { api });
     await user.click(screen.getByRole("button", { name: "Join as candidate" }));
@@ -42,7 +42,7 @@ describe("InterviewRoom", () => {
   });
 
   it("degrades with a clear message when the call object cannot join", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const call = fakeCall(async () => Promise.reject(new Error("Failed to load call object bundle")));
     renderWithVoice(<InterviewRoom roomUrl={ROOM} token="tok" status="active" createCall={async () => call} />, { api });
     await user.click(screen.getByRole("button", { name: "Join as candidate" }));
@@ -54,7 +54,7 @@ describe("InterviewRoom", () => {
   });
 
   it("gives up on a join that never answers", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const call = fakeCall(() => new Promise(() => undefined));
     renderWithVoice(<InterviewRoom roomUrl={ROOM} token="tok" status="ready" joinTimeoutMs={50} createCall={async () => call} />, { api });
     await user.click(screen.getByRole("button", { name: "Join as candidate" }));

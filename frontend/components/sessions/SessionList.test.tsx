@@ -1,5 +1,5 @@
 import { screen, waitFor } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it } from "vitest";
 import { session } from "../../test/fixtures";
 import { fail, fakeApi, page } from "../../test/fakeApi";
@@ -24,7 +24,7 @@ describe("SessionList", () => {
   });
 
   it("filters by status", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     const { api, calls } = fakeApi({ "GET /sessions": (req) => page(req.query.get("status") === "completed" ? [] : [session()]) });
     renderWithVoice(<SessionList orgId={ORG} />, { api });
     await screen.findByRole("link", { name: "John Doe" });
@@ -34,12 +34,12 @@ describe("SessionList", () => {
   });
 
   it("shows an error with a retry", async () => {
-    const user = userEvent.setup();
-    let answer = fail(403, "NOT_ORG_MEMBER", "You are not a member of this organization");
+    const user = setupUser();
+    let answer: { status?: number; body: unknown } = fail(403, "NOT_ORG_MEMBER", "You are not a member of this organization");
     const { api } = fakeApi({ "GET /sessions": () => answer });
     renderWithVoice(<SessionList orgId={ORG} />, { api });
     expect(await screen.findByRole("alert")).toHaveTextContent("You are not a member of this organization");
-    answer = page([]) as typeof answer;
+    answer = page([]);
     await user.click(screen.getByRole("button", { name: "Try again" }));
     await waitFor(() => expect(screen.getByText("No interviews yet. Create one to get started.")).toBeInTheDocument());
   });

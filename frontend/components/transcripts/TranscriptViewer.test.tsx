@@ -1,5 +1,5 @@
 import { render, screen, within } from "@testing-library/react";
-import userEvent from "@testing-library/user-event";
+import { setupUser } from "../../test/user";
 import { describe, expect, it } from "vitest";
 import { fromStoredSegments } from "../../lib/transcript";
 import { SEGMENTS } from "../../test/fixtures";
@@ -18,7 +18,7 @@ describe("TranscriptViewer", () => {
   });
 
   it("searches: counts and highlights the matches, hides the other turns", async () => {
-    const user = userEvent.setup();
+    const user = setupUser();
     render(<TranscriptViewer segments={segments} />);
     await user.type(screen.getByLabelText("Search transcript"), "DEAD-letter");
     expect(screen.getByText("1 match in 1 segment")).toBeInTheDocument();
