@@ -17,7 +17,7 @@
  * E2E_HEADED=1 to watch, E2E_TIMEOUT_S (default 150).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -196,6 +196,7 @@ async function signInAs(userKey) {
 
 async function run() {
   mkdirSync(ARTIFACTS, { recursive: true });
+  for (const old of readdirSync(ARTIFACTS)) if (old.startsWith("failure-")) rmSync(path.join(ARTIFACTS, old)); // from an earlier run
   if (!existsSync(path.join(FRONTEND, "dist", "index.html"))) {
     log("frontend/dist is missing: building it");
     const build = spawnSync("npx", ["vite", "build"], { cwd: FRONTEND, stdio: "inherit" });

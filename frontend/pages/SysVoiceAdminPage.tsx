@@ -13,12 +13,13 @@ export function SysVoiceAdminPage() {
         <p className="voice-info" role="note">
           Only platform admins manage the platform&apos;s default keys.
         </p>
-      ) : null}
-      <CredentialsPanel
-        target={{ scope: "platform" }}
-        title="Platform default provider keys"
-        description="Used by every organization that has not saved its own key for a service."
-      />
+      ) : (
+        <CredentialsPanel
+          target={{ scope: "platform" }}
+          title="Platform default provider keys"
+          description="Used by every organization that has not saved its own key for a service."
+        />
+      )}
     </div>
   );
 }

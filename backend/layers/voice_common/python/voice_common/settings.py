@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -86,6 +85,8 @@ def load_settings(path: Path | None = None, env: dict[str, str] | None = None) -
     env = dict(os.environ) if env is None else env
     raw: dict[str, Any] = {}
     if path is not None:
+        import yaml  # only when settings are first read, not at every Lambda's import
+
         doc = yaml.safe_load(path.read_text()) or {}
         raw = dict(doc.get("settings") or {})
         raw["features"] = doc.get("features") or {}

@@ -21,12 +21,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import urllib3
 from aws_lambda_powertools import Logger
 
 from access_common.errors import BadGatewayError
+from access_common.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import urllib3
+else:  # imported on the first request that calls out: not part of every cold start
+    urllib3 = LazyModule("urllib3")
 
 logger = Logger(service="module-voice", child=True)
 

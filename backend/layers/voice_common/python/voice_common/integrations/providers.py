@@ -21,12 +21,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import urllib3
 from aws_lambda_powertools import Logger
 
 from access_common.errors import BadGatewayError, ValidationError
+from access_common.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import urllib3
+else:  # imported on the first request that calls out: not part of every cold start
+    urllib3 = LazyModule("urllib3")
 
 logger = Logger(service="module-voice", child=True)
 
