@@ -13,9 +13,10 @@
  */
 export * from "./types";
 export { createVoiceApi, type VoiceApi, type VoiceApiOptions, type TokenSource } from "./lib/api";
-export { VoiceApiError, isVoiceApiError, describeError, fieldErrorMap } from "./lib/errors";
+export { VoiceApiError, isVoiceApiError, describeError, fieldErrorMap, parseRetryAfter } from "./lib/errors";
 export * from "./lib/transcript";
 export * from "./lib/format";
+export { previewText, previewAudioSrc, describePreviewError, formatPreviewDuration, type PreviewErrorText } from "./lib/preview";
 
 export { VoiceModuleProvider, useVoiceModule, useVoiceApi, DEFAULT_PATHS, type VoiceModuleConfig, type VoicePaths, type OrgRole } from "./hooks/context";
 export { voiceKeys } from "./hooks/keys";
@@ -24,6 +25,7 @@ export { useVoiceSession, useStartSession, useSessionKbs } from "./hooks/useVoic
 export { useVoiceConfigs, useVoiceConfig, useCreateConfig, useUpdateConfig, useDeleteConfig } from "./hooks/useVoiceConfigs";
 export { useVoiceCredentials, useSaveCredential, useDeleteCredential, useValidateCredential } from "./hooks/useVoiceCredentials";
 export { useVoiceTranscripts, useVoiceTranscript, useSessionTranscript, useDeleteTranscript } from "./hooks/useVoiceTranscripts";
+export { useVoicePreview } from "./hooks/useVoicePreview";
 export { useVoiceAnalytics, useRegenerateAnalytics, useVoiceStats } from "./hooks/useVoiceAnalytics";
 export { useRealTimeTranscript, type UseRealTimeTranscriptOptions, type UseRealTimeTranscriptResult, type ConnectionState } from "./hooks/useRealTimeTranscript";
 export { LiveTranscriptStore } from "./hooks/liveTranscriptStore";

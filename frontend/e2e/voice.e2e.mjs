@@ -9,8 +9,9 @@
  * that the gateway serves from frontend/dist, and as the acme admin: creates a configuration (first with
  * an invalid field, which must show inline), creates a session, starts it, watches the simulated bot's
  * transcript arrive live, sees the session complete with its transcript and analysis (a key moment jumps to
- * its quote); then a globex member must not see the session, and the platform admin saves and validates a
- * platform key. Any console error (other than the HTTP errors the test provokes on purpose) fails it.
+ * its quote), previews a piper voice on the configuration form (real speech, synthesized offline); then a
+ * globex member must not see the session, and the platform admin saves and validates a platform key. Any
+ * console error (other than the HTTP errors the test provokes on purpose) fails it.
  *
  * Artifacts (screenshots, the stack's log, report.json) go to test-artifacts/e2e/ at the repository root.
  * Environment: CHROMIUM_PATH (default /usr/bin/chromium), VOICE_PYTHON (default .venv/bin/python),
@@ -359,6 +360,39 @@ async function run() {
     await page.getByRole("img", { name: /Interviews by status/ }).waitFor();
     await page.waitForFunction(() => Number(document.querySelector("[data-testid='stat-total']")?.textContent) >= 1);
     await screenshot("04-org-admin");
+  });
+
+  await step("preview a piper voice on the configuration form (real speech, offline)", async () => {
+    await page.getByRole("button", { name: "New configuration" }).click();
+    const form = page.getByRole("form", { name: "New configuration" });
+    const preview = form.getByRole("button", { name: "Preview voice" });
+    assert(await preview.isDisabled(), "without a Cartesia voice id the preview is disabled");
+    await form.getByLabel("Voice provider").selectOption("piper");
+    await form.getByLabel("Speed").fill("1.1");
+    await form.getByLabel("Opening message").fill("Hello! I'm Grace, and I will be your interviewer today.");
+    await preview.focus();
+    await page.keyboard.press("Enter"); // keyboard operable
+    const audio = form.locator("audio[src]");
+    await audio.waitFor({ timeout: 30_000 }); // piper loads its voice on the first preview (about a second)
+    const src = await audio.getAttribute("src");
+    assert(/^(http:\/\/127\.0\.0\.1[:/]|data:audio\/wav;base64,)/.test(src ?? ""), `the audio plays the preview (${src?.slice(0, 60)})`);
+    await form.getByText(/^Preview ready: \d+\.\d s/).waitFor();
+    log(`  audio: ${src.startsWith("data:") ? "inline WAV (base64)" : "presigned URL of the local S3"}`);
+    // The browser fetched and decoded the WAV (the presigned URL of the local S3, or the inline WAV).
+    const duration = await page.waitForFunction(
+      () => {
+        const a = document.querySelector("form audio");
+        return a && a.readyState >= 1 && Number.isFinite(a.duration) && a.duration > 0 ? a.duration : null;
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    const seconds = await duration.jsonValue();
+    assert(seconds > 1 && seconds < 15, `the preview is speech of a plausible length (${seconds} s)`);
+    assert((await preview.isEnabled()) && (await preview.getAttribute("aria-busy")) === "false", "the button is ready again");
+    await screenshot("04b-config-voice-preview");
+    await form.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("table", { name: "Interview configurations" }).waitFor();
   });
 
   await step("a globex member cannot see the acme session", async () => {

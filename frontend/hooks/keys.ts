@@ -18,4 +18,6 @@ export const voiceKeys = {
   sessionTranscript: (sessionId: Uuid) => [...voiceKeys.transcripts(), "session", sessionId] as const,
   analytics: (sessionId: Uuid) => [...voiceKeys.all, "analytics", sessionId] as const,
   stats: (orgId: Uuid) => [...voiceKeys.all, "stats", orgId] as const,
+  /** The preview mutation (no query: a presigned URL expires, nothing is cached client-side). */
+  preview: () => [...voiceKeys.all, "preview"] as const,
 };

@@ -18,9 +18,60 @@ let server: http.Server;
 let base: string;
 const seen: Seen[] = [];
 
-function send(res: http.ServerResponse, status: number, body: unknown, raw = false) {
-  res.writeHead(status, { "Content-Type": raw ? "text/html" : "application/json" });
+function send(res: http.ServerResponse, status: number, body: unknown, raw = false, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "Content-Type": raw ? "text/html" : "application/json", ...headers });
   res.end(raw ? String(body) : JSON.stringify(body));
+}
+
+// POST /preview as docs/api/preview.md describes it; the voice id picks the answer.
+interface PreviewBody {
+  orgId?: string;
+  configId?: string;
+  voice?: { provider: string; voiceId?: string; speed?: number };
+  text?: string;
+  delivery?: "url" | "base64";
+}
+const WAV_BASE64 = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAIlYAAESsAAACABAAZGF0YQAAAAA=";
+
+function answerPreview(res: http.ServerResponse, body: PreviewBody) {
+  const voiceId = body.voice?.voiceId ?? "en_US-joe-medium";
+  if (voiceId === "busy")
+    return send(
+      res,
+      429,
+      {
+        success: false,
+        error: "Too many voice previews for this organization: at most 20 a minute; try again in 17 s",
+        code: "PREVIEW_RATE_LIMITED",
+        details: { limitPerMinute: 20 },
+      },
+      false,
+      { "Retry-After": "17" },
+    );
+  if (voiceId === "no-key")
+    return send(res, 424, {
+      success: false,
+      error: "No Cartesia API key is configured for this organization",
+      code: "TTS_CREDENTIAL_MISSING",
+    });
+  const base64 = body.delivery === "base64";
+  return send(res, 200, {
+    success: true,
+    data: {
+      audioUrl: base64 ? null : `http://127.0.0.1:9/previews/${body.orgId ?? "org"}/abc.wav?X-Amz-Signature=1`,
+      expiresAt: base64 ? null : "2026-01-16T15:05:00.123456Z",
+      audioBase64: base64 ? WAV_BASE64 : null,
+      mimeType: "audio/wav",
+      sampleRate: 22050,
+      durationMs: 2480,
+      cached: Boolean(body.configId),
+      provider: body.voice?.provider ?? "piper",
+      voiceId,
+      speed: body.voice?.speed ?? 1,
+      text: body.text ?? "Hello! Thank you for joining. I'm your interview assistant today.",
+      textTruncated: false,
+    },
+  });
 }
 
 beforeAll(async () => {
@@ -47,6 +98,7 @@ beforeAll(async () => {
           });
         return send(res, 201, { success: true, data: { id: "c1", ...input, version: 1 } });
       }
+      if (route === "POST /api/voice/preview") return answerPreview(res, JSON.parse(body) as PreviewBody);
       if (route === "GET /api/voice/sessions/a%2Fb") return send(res, 200, { success: true, data: { id: "a/b" } });
       if (route.startsWith("GET /api/voice/sessions/"))
         return send(res, 404, { success: false, error: "Session not found", code: "SESSION_NOT_FOUND" });
@@ -139,5 +191,56 @@ describe("createVoiceApi", () => {
   it("sends no Authorization header without a token", async () => {
     await createVoiceApi({ baseUrl: base, getToken: () => null }).analytics.stats("org-1");
     expect(seen.at(-1)!.auth).toBeUndefined();
+  });
+
+  describe("previewVoice (POST /preview)", () => {
+    it("posts the voice to preview and resolves to a presigned URL", async () => {
+      const preview = await api().previewVoice({ orgId: "org-1", voice: { provider: "piper", voiceId: "en_US-joe-medium", speed: 1.2 }, text: "Hello there." });
+      const request = seen.at(-1)!;
+      expect(request.method).toBe("POST");
+      expect(new URL(request.url, "http://x").pathname).toBe("/api/voice/preview");
+      expect(request.auth).toBe("Bearer jwt-123");
+      expect(request.contentType).toBe("application/json");
+      expect(JSON.parse(request.body)).toEqual({ orgId: "org-1", voice: { provider: "piper", voiceId: "en_US-joe-medium", speed: 1.2 }, text: "Hello there." });
+      expect(preview).toMatchObject({
+        audioUrl: "http://127.0.0.1:9/previews/org-1/abc.wav?X-Amz-Signature=1",
+        audioBase64: null,
+        mimeType: "audio/wav",
+        durationMs: 2480,
+        cached: false,
+        provider: "piper",
+        speed: 1.2,
+        text: "Hello there.",
+      });
+    });
+
+    it("asks for the WAV inline (delivery base64) and previews a saved configuration", async () => {
+      const inline = await api().previewVoice({ configId: "c1", delivery: "base64" });
+      expect(JSON.parse(seen.at(-1)!.body)).toEqual({ configId: "c1", delivery: "base64" });
+      expect(inline.audioUrl).toBeNull();
+      expect(inline.audioBase64).toBe(WAV_BASE64);
+      expect(inline.cached).toBe(true);
+    });
+
+    it("rejects a 429 with the Retry-After seconds", async () => {
+      const error = (await api()
+        .previewVoice({ orgId: "org-1", voice: { provider: "cartesia", voiceId: "busy" } })
+        .catch((e: unknown) => e)) as VoiceApiError;
+      expect(error).toBeInstanceOf(VoiceApiError);
+      expect(error.status).toBe(429);
+      expect(error.code).toBe("PREVIEW_RATE_LIMITED");
+      expect(error.retryAfterSeconds).toBe(17);
+      expect(error.details).toEqual({ limitPerMinute: 20 });
+    });
+
+    it("rejects a 424 (the org's Cartesia key is missing) with its code", async () => {
+      const error = (await api()
+        .previewVoice({ orgId: "org-1", voice: { provider: "cartesia", voiceId: "no-key" } })
+        .catch((e: unknown) => e)) as VoiceApiError;
+      expect(error.status).toBe(424);
+      expect(error.code).toBe("TTS_CREDENTIAL_MISSING");
+      expect(error.message).toBe("No Cartesia API key is configured for this organization");
+      expect(error.retryAfterSeconds).toBeNull();
+    });
   });
 });

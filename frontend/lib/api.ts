@@ -37,12 +37,14 @@ import type {
   VoiceConfig,
   VoiceConfigSummary,
   VoiceCredential,
+  VoicePreview,
+  VoicePreviewRequest,
   VoiceSession,
   VoiceSessionSummary,
   VoiceTranscript,
   VoiceTranscriptSummary,
 } from "../types";
-import { CLIENT_ERROR_CODES, VoiceApiError } from "./errors";
+import { CLIENT_ERROR_CODES, parseRetryAfter, VoiceApiError } from "./errors";
 
 export type TokenSource = () => string | null | undefined | Promise<string | null | undefined>;
 
@@ -126,6 +128,7 @@ export function createVoiceApi(options: VoiceApiOptions) {
         code: envelope.code || `HTTP_${response.status}`,
         details: envelope.details,
         requestId,
+        retryAfterSeconds: parseRetryAfter(response.headers.get("Retry-After")),
       });
     }
     return envelope.pagination ? { data: envelope.data, pagination: envelope.pagination } : { data: envelope.data };
@@ -146,6 +149,13 @@ export function createVoiceApi(options: VoiceApiOptions) {
     baseUrl: base,
 
     health: (o: RequestOptions = {}) => one<HealthCheck>("GET", "/health", o),
+
+    /**
+     * `POST /preview` (docs/api/preview.md): synthesize a short sample of a voice (`{orgId, voice, text?}`,
+     * e.g. from a configuration form) or of a saved configuration (`{configId, text?}`). A 429 rejects with
+     * `retryAfterSeconds` (the `Retry-After` header); a 424 means the org's Cartesia key is missing or rejected.
+     */
+    previewVoice: (request: VoicePreviewRequest, o: RequestOptions = {}) => one<VoicePreview>("POST", "/preview", { body: request, ...o }),
 
     sessions: {
       list: (params: SessionListParams, o: RequestOptions = {}) =>

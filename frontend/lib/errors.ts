@@ -17,14 +17,20 @@ export class VoiceApiError extends Error {
   readonly code: string;
   readonly details: unknown;
   readonly requestId: string | null;
+  /** Seconds to wait before trying again, from a 429/503 answer's `Retry-After` header (null without one). */
+  readonly retryAfterSeconds: number | null;
 
-  constructor(message: string, options: { status: number; code: string; details?: unknown; requestId?: string | null }) {
+  constructor(
+    message: string,
+    options: { status: number; code: string; details?: unknown; requestId?: string | null; retryAfterSeconds?: number | null },
+  ) {
     super(message);
     this.name = "VoiceApiError";
     this.status = options.status;
     this.code = options.code;
     this.details = options.details;
     this.requestId = options.requestId ?? null;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? null;
   }
 
   get fieldErrors(): FieldError[] {
@@ -46,6 +52,20 @@ export class VoiceApiError extends Error {
   get isNetworkError(): boolean {
     return this.code === CLIENT_ERROR_CODES.network;
   }
+}
+
+/**
+ * A `Retry-After` header in whole seconds (at least 0): delta-seconds, or an HTTP date counted from `now`.
+ * Null when absent or unreadable (a cross-origin answer only exposes it with Access-Control-Expose-Headers).
+ */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | null {
+  if (value === null || value === undefined) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^[A-Za-z]{3},/.test(text)) return null; // an HTTP date ("Fri, 16 Jan 2026 15:00:30 GMT"), nothing else
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 export function isVoiceApiError(value: unknown): value is VoiceApiError {

@@ -12,7 +12,13 @@ export interface FakeRequest {
   headers: Record<string, string>;
 }
 
-export type FakeAnswer = { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
+export interface FakeResponse {
+  status?: number;
+  body: unknown;
+  /** Extra response headers (e.g. Retry-After). */
+  headers?: Record<string, string>;
+}
+export type FakeAnswer = FakeResponse | Promise<FakeResponse>;
 export type FakeHandler = (request: FakeRequest, params: Record<string, string>) => FakeAnswer;
 
 export const BASE = "http://api.test/api/voice";
@@ -25,8 +31,8 @@ export function page<T>(items: T[], total = items.length) {
   return ok(items, { pagination: { total, limit: 100, offset: 0, hasMore: false } });
 }
 
-export function fail(status: number, code: string, error: string, details?: unknown) {
-  return { status, body: { success: false, error, code, ...(details === undefined ? {} : { details }) } };
+export function fail(status: number, code: string, error: string, details?: unknown, headers?: Record<string, string>) {
+  return { status, body: { success: false, error, code, ...(details === undefined ? {} : { details }) }, ...(headers ? { headers } : {}) };
 }
 
 export function fakeApi(routes: Record<string, FakeHandler>, token = "test-token") {
@@ -54,7 +60,7 @@ export function fakeApi(routes: Record<string, FakeHandler>, token = "test-token
       if (!match) continue;
       const params = Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")]));
       const answer = await route.handler(request, params);
-      return new Response(JSON.stringify(answer.body), { status: answer.status ?? 200, headers: { "Content-Type": "application/json" } });
+      return new Response(JSON.stringify(answer.body), { status: answer.status ?? 200, headers: { "Content-Type": "application/json", ...answer.headers } });
     }
     return new Response(JSON.stringify({ success: false, error: `No route for ${method} ${path}`, code: "NOT_FOUND" }), { status: 404 });
   };

@@ -267,6 +267,72 @@ export interface UpdateConfigInput {
   configJson?: InterviewConfigJson;
 }
 
+// ---------------------------------------------------------------------------------------------- voice preview
+
+/** Providers `POST /preview` can synthesize (kokoro cannot be previewed). */
+export const PREVIEW_PROVIDERS = ["cartesia", "piper"] as const;
+export type PreviewProvider = (typeof PREVIEW_PROVIDERS)[number];
+/** The longest `text` a preview accepts (characters). */
+export const PREVIEW_TEXT_MAX_CHARS = 300;
+export type PreviewDelivery = "url" | "base64";
+
+/** The voice to hear: the `voice` section of a configuration being edited. */
+export interface PreviewVoice {
+  provider: PreviewProvider;
+  /** cartesia: required, a Cartesia voice id; piper: an installed voice (default `en_US-joe-medium`). */
+  voiceId?: string;
+  /** 0.1 to 4.0 (default 1.0); clamped per provider (the answer's `speed` is the one used). */
+  speed?: number;
+  /** A Cartesia model id (default: the bot's). */
+  model?: string;
+}
+
+interface PreviewCommon {
+  /** 1 to 300 characters; default: the configuration's `initial_message`, else the bot's greeting. */
+  text?: string;
+  /** `url` (default): a presigned `audioUrl`; `base64`: the WAV inline in `audioBase64`. */
+  delivery?: PreviewDelivery;
+}
+
+/** Preview a voice that is not saved yet (a form being edited). */
+export interface VoicePreviewOfVoice extends PreviewCommon {
+  orgId: Uuid;
+  voice: PreviewVoice;
+  configId?: never;
+}
+
+/** Preview a saved configuration's voice (and, without `text`, its `initial_message`). */
+export interface VoicePreviewOfConfig extends PreviewCommon {
+  configId: Uuid;
+  /** Optional; when given it must be the configuration's org. */
+  orgId?: Uuid;
+  voice?: never;
+}
+
+/** `POST /preview`: exactly one of `voice` (with `orgId`) and `configId`. */
+export type VoicePreviewRequest = VoicePreviewOfVoice | VoicePreviewOfConfig;
+
+/** The answer of `POST /preview`: a mono 16-bit PCM WAV, as a presigned URL or inline. */
+export interface VoicePreview {
+  /** Presigned GET URL (no auth header needed), valid until `expiresAt`; null with `audioBase64`. */
+  audioUrl: string | null;
+  expiresAt: IsoDateTime | null;
+  /** The WAV, base64 (`delivery: "base64"`, or a deployment without a cache bucket). */
+  audioBase64: string | null;
+  mimeType: "audio/wav";
+  sampleRate: number;
+  durationMs: number;
+  /** Served from the preview cache: the provider was not called. */
+  cached: boolean;
+  provider: PreviewProvider;
+  voiceId: string;
+  /** The speed actually used (after the provider's clamping). */
+  speed: number;
+  /** The text spoken (normalised; a long `initial_message` shortened). */
+  text: string;
+  textTruncated: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------- credentials
 
 export const CREDENTIAL_SERVICES = ["daily", "deepgram", "cartesia"] as const;

@@ -48,16 +48,48 @@ ALSO = ["pyproject.toml", "module.config.yaml", "module.json"]
 TARGET = 85.0
 
 # Module (as reported) -> mutmut mutant-name globs. Only these mutants run; other functions of the same
-# files are trampolined but not mutated.
+# files are trampolined but not mutated. Left out, to keep the run bounded (docs/mutation.md): the AWS call
+# wiring of dispatch.py (run_bot_task, send_pool_request, schedule_pickup_check, stop_bot_task, utcnow) and
+# orchestration.teardown (covered against moto by the orchestration suite), and everything of analysis.py but
+# the grounding checks.
 MODULES: dict[str, list[str]] = {
     "access_common/identity.py": ["access_common.identity.*"],
     "access_common/roles.py": ["access_common.roles.*"],
     "access_common/jwt.py": ["access_common.jwt.*"],
     "voice_common/bot_token.py": ["voice_common.bot_token.*"],
-    "voice_common/orchestration.py": ["voice_common.orchestration.*"],
-    "voice_common/dispatch.py": ["voice_common.dispatch.*"],
+    "voice_common/orchestration.py": [
+        f"voice_common.orchestration.x_{name}__mutmut_*"
+        for name in (
+            "room_name",
+            "token_hash",
+            "_org_lock_key",
+            "_result",
+            "_limit_error",
+            "_not_startable",
+            "start_session",
+            "_lock_for_bot",
+            "_ended",
+            "_not_ready",
+            "_answer",
+            "_transition",
+            "bot_callback",
+        )
+    ],
+    "voice_common/dispatch.py": [
+        f"voice_common.dispatch.x_{name}__mutmut_*"
+        for name in (
+            "pool_window_open",
+            "waiting_pool_requests",
+            "choose_mode",
+            "_cap_knowledge",
+            "build_payload",
+            "fit_for_ecs",
+        )
+    ],
     "voice_common/analysis.py (grounding)": [
-        "voice_common.analysis.xǁTranscriptIndexǁ*",
+        "voice_common.analysis.xǁTranscriptIndexǁ__init____mutmut_*",
+        "voice_common.analysis.xǁTranscriptIndexǁ_window__mutmut_*",
+        "voice_common.analysis.xǁTranscriptIndexǁis_grounded__mutmut_*",
         "voice_common.analysis.x_split_grounded__mutmut_*",
         "voice_common.analysis.xǁGroundingReportǁ*",
         "voice_common.analysis.xǁAnalyzerǁ_ground__mutmut_*",

@@ -201,6 +201,7 @@ class TestCors:
         for origin in ("https://app.example.com", "https://admin.example.com"):
             result = app.resolve(rest_event("GET", "/things", headers={"origin": origin}), {})
             assert result["multiValueHeaders"]["Access-Control-Allow-Origin"] == [origin]
+            assert "Retry-After" in result["multiValueHeaders"]["Access-Control-Expose-Headers"][0]
         other = app.resolve(rest_event("GET", "/things", headers={"origin": "https://evil.example"}), {})
         assert "Access-Control-Allow-Origin" not in other["multiValueHeaders"]
         preflight = app.resolve(rest_event("OPTIONS", "/things", headers={"origin": "https://app.example.com"}), {})

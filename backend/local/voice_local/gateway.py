@@ -50,7 +50,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": (
         "Authorization,Content-Type,Idempotency-Key,X-Amz-Date,X-Api-Key,X-Amz-Security-Token,X-Request-Id"
     ),
-    "Access-Control-Expose-Headers": "x-amzn-RequestId",
+    "Access-Control-Expose-Headers": "x-amzn-RequestId,Retry-After",
     "Access-Control-Max-Age": "600",
 }
 # The frontend dev harness (frontend/, `vite build`): served at / when built, with the seeded users'

@@ -2,9 +2,9 @@ import { screen, waitFor } from "@testing-library/react";
 import { setupUser } from "../../test/user";
 import { describe, expect, it, vi } from "vitest";
 import { config } from "../../test/fixtures";
-import { fail, fakeApi, ok } from "../../test/fakeApi";
+import { fail, fakeApi, ok, type FakeResponse } from "../../test/fakeApi";
 import { ORG, renderWithVoice } from "../../test/render";
-import type { VoiceConfig } from "../../types";
+import type { VoiceConfig, VoicePreview } from "../../types";
 import { ConfigForm } from "./ConfigForm";
 
 // The form is large: text goes in with paste (one change event) and lookups are by label or text rather
@@ -134,5 +134,115 @@ describe("ConfigForm", () => {
     await user.click(screen.getByText("Create configuration"));
     expect(screen.getByLabelText("Follow-ups per question")).toHaveAccessibleDescription(/must be a whole number/);
     expect(calls).toHaveLength(0);
+  });
+
+  describe("Preview voice", () => {
+    const answer = (overrides: Partial<VoicePreview> = {}): VoicePreview => ({
+      audioUrl: "http://127.0.0.1:4566/voice-transcripts/previews/org/abc.wav?X-Amz-Signature=1",
+      expiresAt: "2026-01-16T15:05:00Z",
+      audioBase64: null,
+      mimeType: "audio/wav",
+      sampleRate: 22050,
+      durationMs: 2480,
+      cached: false,
+      provider: "piper",
+      voiceId: "en_US-joe-medium",
+      speed: 1.2,
+      text: "Hello.",
+      textTruncated: false,
+      ...overrides,
+    });
+
+    it("sends the form's voice and opening message (cut to 300 characters), then plays the audio", async () => {
+      const { user, fill } = setup();
+      let release: (r: FakeResponse) => void = () => undefined;
+      const { api, calls } = fakeApi({ "POST /preview": () => new Promise<FakeResponse>((resolve) => (release = resolve)) });
+      renderWithVoice(<ConfigForm orgId={ORG} />, { api });
+      await user.selectOptions(screen.getByLabelText("Voice provider"), "piper");
+      await fill(screen.getByLabelText("Voice id"), " en_US-joe-medium ");
+      await fill(screen.getByLabelText("Speed"), "1.2");
+      await fill(screen.getByLabelText("Voice model"), "not-for-piper");
+      const first = "Hello! I am Grace, and I will be your interviewer today.";
+      await fill(screen.getByLabelText("Opening message"), `${first} ${"We will talk about the systems you have built. ".repeat(8)}`);
+
+      const button = screen.getByText("Preview voice").closest("button")!;
+      expect(button).toBeEnabled();
+      expect(button).toHaveAccessibleName("Preview voice");
+      expect(button).toHaveAccessibleDescription("Speaks the opening message, shortened to 300 characters.");
+      // keyboard operable
+      button.focus();
+      await user.keyboard("{Enter}");
+      await waitFor(() => expect(calls).toHaveLength(1));
+      expect(button).toBeDisabled();
+      expect(button).toHaveAttribute("aria-busy", "true");
+      expect(screen.getByText("Generating the preview…")).toHaveAttribute("role", "status");
+
+      const sent = calls[0]!;
+      expect(sent.method).toBe("POST");
+      expect(sent.path).toBe("/preview");
+      const body = sent.body as { orgId: string; voice: unknown; text: string };
+      expect(body).toEqual({ orgId: ORG, voice: { provider: "piper", voiceId: "en_US-joe-medium", speed: 1.2 }, text: expect.any(String) as string });
+      expect(Array.from(body.text).length).toBeLessThanOrEqual(300);
+      expect(body.text.startsWith(first)).toBe(true);
+      expect(body.text.endsWith("built.")).toBe(true);
+
+      release(ok(answer({ cached: true })));
+      const audio = await screen.findByLabelText("Voice preview, Piper en_US-joe-medium");
+      expect(audio.tagName).toBe("AUDIO");
+      expect(audio).toHaveAttribute("controls");
+      expect(audio).toHaveAttribute("src", answer().audioUrl);
+      expect(screen.getByText("Preview ready: 2.5 s, from the cache.")).toBeInTheDocument();
+      expect(audio).toHaveAccessibleDescription(/2\.5 s · from the cache/);
+      expect(button).toBeEnabled();
+      expect(button).toHaveAttribute("aria-busy", "false");
+      expect(calls.filter((c) => c.path.startsWith("/configs"))).toHaveLength(0); // nothing was saved
+    });
+
+    it("plays an inline WAV as a data: URL and previews an edited configuration's unsaved voice", async () => {
+      const { user, fill } = setup();
+      const { api, calls } = fakeApi({ "POST /preview": () => ok(answer({ audioUrl: null, expiresAt: null, audioBase64: "UklGRg==", provider: "cartesia", voiceId: "a0e9" })) });
+      renderWithVoice(<ConfigForm orgId={ORG} config={config()} />, { api });
+      await fill(screen.getByLabelText("Voice id"), "a0e9");
+      await user.click(screen.getByText("Preview voice"));
+      const audio = await screen.findByLabelText("Voice preview, Cartesia a0e9");
+      expect(audio).toHaveAttribute("src", "data:audio/wav;base64,UklGRg==");
+      // The saved configuration has no opening message: the API speaks its greeting.
+      expect(calls[0]!.body).toEqual({ orgId: ORG, voice: { provider: "cartesia", voiceId: "a0e9", speed: 1 } });
+    });
+
+    it("says when to try again after a 429 and who must fix the Cartesia key after a 424", async () => {
+      const { user } = setup();
+      let attempt = 0;
+      const { api } = fakeApi({
+        "POST /preview": () =>
+          ++attempt === 1
+            ? fail(429, "PREVIEW_RATE_LIMITED", "Too many voice previews for this organization: at most 20 a minute; try again in 12 s", { limitPerMinute: 20 }, { "Retry-After": "12" })
+            : fail(424, "TTS_CREDENTIAL_REJECTED", "Cartesia rejected the organization's API key"),
+      });
+      renderWithVoice(<ConfigForm orgId={ORG} config={config()} />, { api });
+      await user.click(screen.getByText("Preview voice"));
+      const alert = await screen.findByRole("alert");
+      expect(alert).toHaveTextContent("Too many voice previews for this organization: at most 20 a minute.");
+      expect(alert).toHaveTextContent("Try again in 12 s.");
+      await user.click(screen.getByText("Preview voice"));
+      await waitFor(() => expect(screen.getByRole("alert")).toHaveTextContent("Cartesia rejected the organization's API key"));
+      expect(screen.getByRole("alert")).toHaveTextContent(/An org admin must update this organization's Cartesia API key/);
+      expect(screen.queryByLabelText(/^Voice preview/)).toBeNull();
+    });
+
+    it("is disabled, with the reason, for a provider the preview cannot do", async () => {
+      const { user } = setup();
+      const { api, calls } = fakeApi({});
+      renderWithVoice(<ConfigForm orgId={ORG} />, { api });
+      const button = screen.getByText("Preview voice").closest("button")!;
+      // The default provider is cartesia, which needs a voice id.
+      expect(button).toBeDisabled();
+      expect(button).toHaveAccessibleDescription("Enter a Cartesia voice id to preview the voice.");
+      await user.selectOptions(screen.getByLabelText("Voice provider"), "kokoro");
+      expect(button).toBeDisabled();
+      expect(button).toHaveAccessibleDescription("Kokoro voices cannot be previewed: previews support Cartesia and Piper.");
+      await user.click(button);
+      expect(calls).toHaveLength(0);
+    });
   });
 });

@@ -12,11 +12,13 @@ import {
   emptyQuestion,
   normalizedWeights,
   normalizeFieldPath,
+  previewPlanFromDraft,
   updateInput,
   type ConfigDraft,
   type CriterionDraft,
   type QuestionDraft,
 } from "./configDraft";
+import { VoicePreviewPanel } from "./VoicePreviewPanel";
 
 const CJ = "configJson";
 const Q = `${CJ}.interview.questions`;
@@ -68,7 +70,8 @@ export interface ConfigFormProps {
 
 /**
  * Create or edit an interview configuration: every `configJson` field, a question editor (add, remove,
- * reorder), rubric criteria with relative weights, and the API's validation errors inline on their inputs.
+ * reorder), rubric criteria with relative weights, the API's validation errors inline on their inputs, and
+ * "Preview voice" (the current voice speaking the opening message, before anything is saved).
  */
 export function ConfigForm({ orgId, config, onSaved, onCancel }: ConfigFormProps) {
   const ids = useId();
@@ -192,6 +195,7 @@ export function ConfigForm({ orgId, config, onSaved, onCancel }: ConfigFormProps
           {textInput(`${CJ}.voice.modelPath`, "voiceModelPath", "Model path (self-hosted)")}
           {textInput(`${CJ}.voice.voicesPath`, "voicesPath", "Voices path (kokoro)")}
         </div>
+        <VoicePreviewPanel plan={previewPlanFromDraft(config?.orgId ?? orgId, draft)} />
       </fieldset>
 
       <fieldset className="voice-fieldset">

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
 import { config } from "../../test/fixtures";
-import { buildConfigJson, draftFromConfig, emptyCriterion, emptyQuestion, normalizedWeights, normalizeFieldPath } from "./configDraft";
+import { buildConfigJson, draftFromConfig, emptyCriterion, emptyQuestion, normalizedWeights, normalizeFieldPath, previewPlanFromDraft } from "./configDraft";
 
 describe("config drafts", () => {
   it("round-trips a stored configuration", () => {
@@ -74,5 +74,35 @@ describe("config drafts", () => {
     ];
     expect(normalizedWeights(rows)).toEqual([0.25, 0.75]);
     expect(normalizedWeights([rows[0]!, { ...emptyCriterion(), weight: "" }])).toEqual([null, null]);
+  });
+
+  it("plans a voice preview from the form's voice and opening message", () => {
+    const draft = draftFromConfig(config());
+    draft.voiceModel = " sonic-3.6 ";
+    draft.initialMessage = "  Hi  there. ";
+    expect(previewPlanFromDraft("org-1", draft)).toEqual({
+      ok: true,
+      provider: "cartesia",
+      textTruncated: false,
+      request: { orgId: "org-1", voice: { provider: "cartesia", voiceId: "sonic-english", speed: 1, model: "sonic-3.6" }, text: "Hi there." },
+    });
+    // piper: no model, the default voice when none is given, no text without an opening message
+    const piper = { ...draftFromConfig(null), voiceProvider: "piper" as const, voiceModel: "ignored" };
+    expect(previewPlanFromDraft("org-1", piper)).toMatchObject({ ok: true, request: { orgId: "org-1", voice: { provider: "piper" } } });
+    expect(previewPlanFromDraft("org-1", piper)).not.toHaveProperty("request.text");
+  });
+
+  it("says why a voice cannot be previewed", () => {
+    const base = draftFromConfig(null);
+    const reason = (patch: Partial<typeof base>) => {
+      const plan = previewPlanFromDraft("org-1", { ...base, ...patch });
+      return plan.ok ? null : plan.reason;
+    };
+    expect(reason({ voiceProvider: "kokoro", voiceId: "af_heart" })).toMatch(/^Kokoro voices cannot be previewed/);
+    expect(reason({ voiceProvider: "" })).toMatch(/Cartesia voice id/); // the default provider is cartesia
+    expect(reason({ voiceProvider: "cartesia", voiceId: "  " })).toMatch(/Cartesia voice id/);
+    expect(reason({ voiceProvider: "piper", voiceModelPath: "/models/x.onnx" })).toMatch(/model path cannot be previewed/);
+    expect(reason({ voiceProvider: "piper", voiceSpeed: "fast" })).toMatch(/speed must be a number/);
+    expect(reason({ voiceProvider: "piper", voiceSpeed: "1.1" })).toBeNull();
   });
 });

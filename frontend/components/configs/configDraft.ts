@@ -9,13 +9,17 @@ import type {
   InterviewConfigJson,
   InterviewQuestion,
   LlmProvider,
+  PreviewProvider,
   RubricCriterion,
   TranscriptionProvider,
   UpdateConfigInput,
   Uuid,
   VoiceConfig,
+  VoicePreviewOfVoice,
   VoiceProvider,
 } from "../../types";
+import { PREVIEW_PROVIDERS, PREVIEW_TEXT_MAX_CHARS } from "../../types";
+import { previewText } from "../../lib/preview";
 
 export interface QuestionDraft {
   key: string;
@@ -265,4 +269,39 @@ export function normalizedWeights(criteria: readonly CriterionDraft[]): Array<nu
   if (!valid || criteria.length === 0) return criteria.map(() => null);
   const total = values.reduce((a, b) => a + b, 0);
   return values.map((v) => v / total);
+}
+
+/** Whether (and how) the form's current voice can be previewed. */
+export type PreviewPlan =
+  | { ok: true; request: VoicePreviewOfVoice; provider: PreviewProvider; textTruncated: boolean }
+  | { ok: false; provider: string; reason: string };
+
+const isPreviewProvider = (value: string): value is PreviewProvider => (PREVIEW_PROVIDERS as readonly string[]).includes(value);
+
+/**
+ * The `POST /preview` request for the form's current voice (provider, voice id, speed, the Cartesia model)
+ * and its opening message (cut to 300 characters), or why it cannot be previewed. An empty provider is
+ * the bot's default, cartesia.
+ */
+export function previewPlanFromDraft(orgId: Uuid, draft: ConfigDraft): PreviewPlan {
+  const provider = draft.voiceProvider || "cartesia";
+  if (!isPreviewProvider(provider)) {
+    return { ok: false, provider, reason: `${provider[0]!.toUpperCase()}${provider.slice(1)} voices cannot be previewed: previews support Cartesia and Piper.` };
+  }
+  const voiceId = draft.voiceId.trim();
+  if (provider === "cartesia" && !voiceId) return { ok: false, provider, reason: "Enter a Cartesia voice id to preview the voice." };
+  if (provider === "piper" && draft.voiceModelPath.trim()) {
+    return { ok: false, provider, reason: "A Piper voice loaded from a model path cannot be previewed: previews use the voices installed with the module." };
+  }
+  const speedText = draft.voiceSpeed.trim();
+  const speed = speedText ? Number(speedText) : undefined;
+  if (speed !== undefined && !Number.isFinite(speed)) return { ok: false, provider, reason: "The speed must be a number to preview the voice." };
+  const model = provider === "cartesia" ? draft.voiceModel.trim() : "";
+  const { text, truncated } = previewText(draft.initialMessage, PREVIEW_TEXT_MAX_CHARS);
+  const request: VoicePreviewOfVoice = { orgId, voice: { provider } };
+  if (voiceId) request.voice.voiceId = voiceId;
+  if (speed !== undefined) request.voice.speed = speed;
+  if (model) request.voice.model = model;
+  if (text !== undefined) request.text = text;
+  return { ok: true, request, provider, textTruncated: truncated };
 }

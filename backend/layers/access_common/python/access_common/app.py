@@ -77,6 +77,8 @@ def cors_config() -> CORSConfig:
         allow_origin=origins[0],
         extra_origins=origins[1:] or None,
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        # Rate-limited answers (429) tell the web app when to retry; the browser hides unexposed headers.
+        expose_headers=["Retry-After", "x-amzn-RequestId"],
         max_age=600,
     )
 

@@ -15,7 +15,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from access_common.app import principal
 from access_common.responses import ok
-from voice_common import orchestration as service
 
 router = Router()
 
@@ -27,4 +26,8 @@ def start_session(session_id: Annotated[uuid.UUID, Path(alias="id")]) -> Respons
     429 at the org's concurrent-session limit; 502 when Daily or the dispatch is unavailable and 503 when
     ECS has no capacity (the session stays pending: retry); 409 for a finished session.
     """
+    # Imported here: orchestration (dispatch, the Daily client, settings) is not part of the cold start of
+    # the voice-sessions Lambda's other routes.
+    from voice_common import orchestration as service
+
     return ok(service.start_session(principal(router), session_id).dump())
