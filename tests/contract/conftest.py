@@ -134,8 +134,10 @@ def _populate(world: World) -> None:
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """Package-scoped: the stack points DATABASE_URL, AWS_ENDPOINT_URL etc. at itself while it runs, so it
+    must stop (restoring them) before other packages' tests use the session's database and moto."""
     from tests.fakes.providers import FakeProviders
     from voice_local.testing import running_stack
 
@@ -157,6 +159,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 _populate(world)
                 yield world
         finally:
+            from voice_common import bot_token
+            from voice_common.settings import get_settings
+
+            bot_token.reset_secret_cache()  # cached from this stack's moto
+            get_settings.cache_clear()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

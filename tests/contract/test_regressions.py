@@ -165,9 +165,7 @@ def test_concurrent_requests_to_one_lambda_keep_their_own_identity(
         return original(router)
 
     monkeypatch.setattr(configs_api, "principal", slow_principal)
-    monkeypatch.setattr(
-        configs, "list_configs", lambda p, org, page, **kw: ([{"caller": str(p.user_id)}], 1)
-    )
+    monkeypatch.setattr(configs, "list_configs", lambda p, org, page, **kw: ([{"caller": str(p.user_id)}], 1))
     secret = "regression-secret-0123456789abcdef0123456789"
     with running_stack(data_dir=tmp_path, database=False, jwt_secret=secret) as stack:
         users = [str(uuid.uuid4()) for _ in range(4)]

@@ -69,5 +69,10 @@ def test_a_started_session_runs_a_whole_interview(stack, monkeypatch, moment, mo
     assert session is not None and session["status"] == "completed", session
     fleet = stack.background[-1]
     (interview,) = [i for i in fleet.interviews if i.session_id == sid]
+    # The session is completed once the callback's transaction commits; the bot records its outcome when
+    # the response arrives, after the callback's post-commit work (notifications, teardown).
+    deadline = time.monotonic() + 10
+    while interview.outcome == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert (interview.mode, interview.outcome) == (mode, "completed"), interview
     assert interview.acked == 7, interview  # every scripted segment was stored and acknowledged
