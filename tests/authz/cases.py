@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.fixtures.db import (
     SAMPLE_CONFIG_JSON,
@@ -38,9 +38,13 @@ class Scene:
     creator: User  # a member of org who owns the resources (not one of the columns)
     users: dict[str, User | None]  # column -> caller (anon and bot: None)
 
+    # Every org a scene created (tests/authz/conftest.py ends their live sessions after the package).
+    created_orgs: ClassVar[list[uuid.UUID]] = []
+
     @classmethod
     def new(cls, conn: Conn, invoke: Callable[..., Any]) -> Scene:
         org, other = create_org(conn), create_org(conn)
+        cls.created_orgs += [org.id, other.id]
         users: dict[str, User | None] = {
             "anon": None,
             "other": create_user(conn, other, "org_user"),

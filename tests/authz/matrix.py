@@ -45,6 +45,14 @@ class Row:
         return f"{self.route} ({self.variant})" if self.variant else self.route
 
 
+@dataclass(frozen=True)
+class WsRow:
+    route: str  # a WebSocket route key of module.json: $connect, subscribe, ...
+    case: str
+    rls: str
+    expect: dict[str, str]  # "401" (refused at $connect), a message type, or an error code
+
+
 def load() -> tuple[list[str], list[Row]]:
     data: dict[str, Any] = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
     columns = list(data["columns"])
@@ -70,3 +78,24 @@ def module_routes() -> list[tuple[str, str, str]]:
         if spec.get("type") == "rest"
         for r in spec["routes"]
     ]
+
+
+SUCCESS_OUTCOMES = frozenset({"connected", "disconnected", "subscribed", "unsubscribed", "ack", "pong"})
+
+
+def load_websocket() -> list[WsRow]:
+    data: dict[str, Any] = yaml.safe_load(MATRIX_PATH.read_text(encoding="utf-8"))
+    return [
+        WsRow(
+            route=r["route"],
+            case=r["case"],
+            rls=r.get("rls", ""),
+            expect={k: str(v) for k, v in r["expect"].items()},
+        )
+        for r in data.get("websocket_rows", [])
+    ]
+
+
+def websocket_routes() -> list[str]:
+    manifest = json.loads((ROOT / "module.json").read_text(encoding="utf-8"))
+    return [str(r) for spec in manifest["lambdas"] if spec.get("type") == "websocket" for r in spec["routes"]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from tests.authz.matrix import COLUMN_TITLES, ROOT, load
+from tests.authz.matrix import COLUMN_TITLES, ROOT, SUCCESS_OUTCOMES, load, load_websocket
 
 DOC_PATH = ROOT / "docs" / "permissions.md"
 BEGIN = (
@@ -37,9 +37,33 @@ def table() -> str:
     return "\n".join(lines)
 
 
+def websocket_table() -> str:
+    columns, _ = load()
+    header = ["action", *(COLUMN_TITLES[c] for c in columns), "rule"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in load_websocket():
+        cells = [f"`{row.route}`"]
+        for c in columns:
+            outcome = row.expect[c]
+            cells.append(
+                f"✓ {outcome}"
+                if outcome in SUCCESS_OUTCOMES
+                else f"`{outcome}`"
+                if outcome.isupper()
+                else outcome
+            )
+        lines.append("| " + " | ".join([*cells, row.rls]) + " |")
+    return "\n".join(lines)
+
+
 def render(document: str) -> str:
     start, end = document.index(BEGIN), document.index(END)
-    return document[: start + len(BEGIN)] + "\n" + table() + "\n" + document[end:]
+    generated = (
+        table()
+        + "\n\nWebSocket actions (`/ws`, tests/authz/test_ws_matrix.py; `401`: refused at `$connect`, "
+        "✓ the reply, else the `error` code):\n\n" + websocket_table()
+    )
+    return document[: start + len(BEGIN)] + "\n" + generated + "\n" + document[end:]
 
 
 def main(argv: list[str]) -> int:

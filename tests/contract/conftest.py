@@ -141,7 +141,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     from tests.fakes.providers import FakeProviders
     from voice_local.testing import running_stack
 
-    saved = {k: os.environ.get(k) for k in ("DEEPGRAM_API_URL", "CARTESIA_API_URL", "DAILY_API_URL")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("DEEPGRAM_API_URL", "CARTESIA_API_URL", "DAILY_API_URL", "DATABASE_URL")
+    }
+    # Its own embedded PostgreSQL: the stack would otherwise take DATABASE_URL (the session's test
+    # database, if another package set it up) and seed and fuzz the demo org there.
+    os.environ.pop("DATABASE_URL", None)
     with FakeProviders() as providers:
         os.environ.update({k: v for k, v in providers.env().items() if k != "DAILY_API_URL"})
         try:

@@ -130,8 +130,8 @@ def test_every_reference_resolves(committed: dict[str, Any]) -> None:
 def test_component_schemas_are_valid_json_schema(committed: dict[str, Any]) -> None:
     from jsonschema import Draft202012Validator
 
-    for name, schema in committed["components"]["schemas"].items():
-        Draft202012Validator.check_schema(schema), name
+    for schema in committed["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)  # raises SchemaError for an invalid one
 
 
 def test_security_schemes(committed: dict[str, Any]) -> None:

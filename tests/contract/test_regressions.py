@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -87,10 +88,20 @@ def test_json_with_charset_is_json() -> None:
 
 
 @pytest.fixture
-def acme(database_url: str, make_org: Any, make_user: Any, make_voice_config: Any) -> dict[str, Any]:
+def acme(
+    database_url: str, make_org: Any, make_user: Any, make_voice_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    """An org in the session's test database, which the handlers use (the contract stack, when running,
+    points DATABASE_URL at its own database)."""
+    from access_common.db import reset_connection
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    reset_connection()
     org = make_org()
     admin = make_user(org, "org_admin")
-    return {"org": org, "admin": admin, "config": make_voice_config(org, admin)}
+    yield {"org": org, "admin": admin, "config": make_voice_config(org, admin)}
+    monkeypatch.undo()
+    reset_connection()
 
 
 def test_nul_in_a_text_field_is_400_not_5xx(acme: dict[str, Any], invoke: Any) -> None:

@@ -180,22 +180,27 @@ def show(name: str) -> str:
     return proc.stdout.strip()
 
 
+DETECTED = frozenset({"killed", "timeout"})  # a mutant that makes the tests hang is caught too
+
+
 def score_rows(
     results: dict[str, int | None], known: dict[str, str]
 ) -> tuple[list[list[str]], list[str], bool]:
+    """Per module: mutants, killed (timeouts included), alive, documented equivalent, scores."""
     rows: list[list[str]] = []
     survivors: list[str] = []
     ok = True
     for module, globs in MODULES.items():
         keys = [k for k in results if any(fnmatch.fnmatchcase(k, g) for g in globs)]
-        counts = Counter(
-            STATUS.get(results[k], "suspicious") if results[k] is not None else "not run" for k in keys
-        )
-        alive = sorted(k for k in keys if STATUS.get(results[k]) != "killed")  # type: ignore[arg-type]
+        status = {
+            k: STATUS.get(results[k], "suspicious") if results[k] is not None else "not run" for k in keys
+        }
+        counts = Counter(status.values())
+        alive = sorted(k for k in keys if status[k] not in DETECTED)
         equivalent = [k for k in alive if k in known]
-        survivors += [k for k in alive]
+        survivors += alive
         total = len(keys)
-        killed = counts["killed"]
+        killed = counts["killed"] + counts["timeout"]
         raw = 100.0 * killed / total if total else 100.0
         adjusted = 100.0 * killed / (total - len(equivalent)) if total - len(equivalent) else 100.0
         ok = ok and adjusted >= TARGET
@@ -203,7 +208,7 @@ def score_rows(
             [
                 module,
                 str(total),
-                str(killed),
+                f"{killed}" + (f" ({counts['timeout']} t/o)" if counts["timeout"] else ""),
                 str(len(alive) - len(equivalent)),
                 str(len(equivalent)),
                 f"{raw:.1f}%",
@@ -235,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="reuse build/mutation/work (mutmut's cached results)"
     )
     parser.add_argument(
+        "--names", nargs="+", help="with --keep: run only these mutants (mutmut names, globs)"
+    )
+    parser.add_argument(
         "--rerun-survivors",
         action="store_true",
         help="with --keep: run again only the mutants that survived the last run (after adding tests)",
@@ -252,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_python:
             build_workspace(args.keep)
             sql_mutation.prepare_template(server_url)
-            names = None
+            names = args.names
             if args.rerun_survivors:
                 previous = mutmut_results()
                 names = sorted(
                     k
                     for k, v in previous.items()
-                    if STATUS.get(v) != "killed"
+                    if STATUS.get(v) not in DETECTED
                     and any(fnmatch.fnmatchcase(k, g) for gs in MODULES.values() for g in gs)  # type: ignore[arg-type]
                 )
                 print(f"re-running {len(names)} surviving mutants", flush=True)

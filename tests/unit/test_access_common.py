@@ -204,12 +204,16 @@ class TestCors:
             assert "Retry-After" in result["multiValueHeaders"]["Access-Control-Expose-Headers"][0]
         other = app.resolve(rest_event("GET", "/things", headers={"origin": "https://evil.example"}), {})
         assert "Access-Control-Allow-Origin" not in other["multiValueHeaders"]
-        preflight = app.resolve(rest_event("OPTIONS", "/things", headers={"origin": "https://app.example.com"}), {})
+        preflight = app.resolve(
+            rest_event("OPTIONS", "/things", headers={"origin": "https://app.example.com"}), {}
+        )
         assert preflight["statusCode"] == 204
         assert "Authorization" in preflight["multiValueHeaders"]["Access-Control-Allow-Headers"][0]
 
 
-def test_jwt_secret_read_from_secrets_manager_by_arn(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_jwt_secret_read_from_secrets_manager_by_arn(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """In AWS the secret is a Secrets Manager ARN, never a plain environment value."""
     import boto3
 

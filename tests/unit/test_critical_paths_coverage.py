@@ -48,7 +48,7 @@ class TestBotTokenMalformedButSigned:
         token = f"{message}.{bot_token._sign(message)}"
         with pytest.raises(UnauthorizedError) as caught:
             bot_token.verify(token)
-        assert caught.value.code == "BOT_TOKEN_INVALID"
+        assert (caught.value.code, caught.value.message) == ("BOT_TOKEN_INVALID", "Malformed bot token")
 
 
 class TestPayload:

@@ -56,13 +56,15 @@ def test_one_character_over_cuts_the_knowledge_and_says_so() -> None:
 
 
 def test_escaped_characters_are_counted_as_sent() -> None:
-    # Each of these characters takes 6 bytes in the JSON (\\uXXXX): the first cut does not fit yet.
-    p = payload([doc("é" * 4000), doc("ü" * 4000, kb="kb-2")])
+    # "é" takes 6 bytes in the JSON (\\u00e9): the first cut, counted in characters, does not fit yet.
+    text_1 = ("abcdefghi" + "é") * 800
+    p = payload([doc(text_1), doc("second document", kb="kb-2")])
     text = fit_for_ecs(p)
     sent = json.loads(text)
     assert len(text) <= ECS_PAYLOAD_BUDGET and sent["knowledgeTruncated"] is True
-    assert sent["knowledge"] and set(sent["knowledge"][0]["content"]) == {"é"}
-    assert len(text) > ECS_PAYLOAD_BUDGET - 2 * 100 - 6 * 64
+    assert [d["kbId"] for d in sent["knowledge"]] == ["kb-1"]
+    content = sent["knowledge"][0]["content"]
+    assert len(content) > 1000 and text_1.startswith(content)
 
 
 def test_the_last_bit_of_room_still_carries_knowledge() -> None:
@@ -99,3 +101,96 @@ def test_a_configuration_that_fits_only_without_knowledge() -> None:
     text = fit_for_ecs(p)
     assert len(text) == ECS_PAYLOAD_BUDGET
     assert json.loads(text)["knowledge"] == []
+
+
+# --- the dispatch payload (build_payload, _cap_knowledge) ---------------------------------------------------
+
+
+def _build(**overrides):
+    import uuid
+
+    from voice_common.dispatch import build_payload
+
+    args = {
+        "session_id": uuid.UUID("2b7c2b6e-4a1e-4b43-9a57-9d1c3a3f0c11"),
+        "org_id": uuid.UUID("9d1c3a3f-4a1e-4b43-9a57-2b7c2b6e0c11"),
+        "room_url": "https://example.daily.co/voice-x",
+        "room_token": "room-token",
+        "bot_token": "bot-token",
+        "config": {"bot_name": "B"},
+        "knowledge": [],
+        "secret_arns": {},
+        **overrides,
+    }
+    return build_payload(**args)
+
+
+def test_urls_for_the_bot_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_BASE_URL", "https://api.example.com/api/voice/")
+    monkeypatch.setenv("WEBSOCKET_URL", "wss://ws.example.com/live")
+    p = _build()
+    assert p["apiBaseUrl"] == "https://api.example.com/api/voice"  # no trailing slash
+    assert p["websocketUrl"] == "wss://ws.example.com/live"
+
+
+def test_urls_unset_are_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("API_BASE_URL", raising=False)
+    monkeypatch.delenv("WEBSOCKET_URL", raising=False)
+    p = _build()
+    assert (p["apiBaseUrl"], p["websocketUrl"]) == ("", "")
+
+
+def test_knowledge_within_budget_is_untouched() -> None:
+    from voice_common.dispatch import _cap_knowledge
+
+    docs = [doc("abc"), doc("defg", kb="kb-2")]
+    assert _cap_knowledge(docs, 7) == (docs, False)  # exactly the budget
+    assert _cap_knowledge([{"kbId": "k", "title": "T", "content": None}], 5) == (
+        [{"kbId": "k", "title": "T", "content": ""}],
+        False,
+    )
+
+
+def test_the_last_document_cut_is_flagged() -> None:
+    from voice_common.dispatch import _cap_knowledge
+
+    kept, truncated = _cap_knowledge([doc("abc"), doc("defg", kb="kb-2")], 6)
+    assert (kept, truncated) == ([doc("abc"), doc("def", kb="kb-2")], True)
+
+
+def test_one_character_left_is_still_used() -> None:
+    from voice_common.dispatch import _cap_knowledge
+
+    kept, truncated = _cap_knowledge([doc("abc"), doc("defg", kb="kb-2"), doc("h", kb="kb-3")], 4)
+    assert (kept, truncated) == ([doc("abc"), doc("d", kb="kb-2")], True)
+
+
+# --- the pool window (pool_window_open) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("features", "size", "expected"),
+    [
+        ({"standby_pool": True}, 1, True),  # one pool bot is a pool
+        ({"standby_pool": True}, 0, False),  # no pool bots: no pool
+        ({}, 2, False),  # the feature is off unless turned on
+        ({"standby_pool": False}, 2, False),
+    ],
+)
+def test_pool_window(features: dict, size: int, expected: bool) -> None:
+    import datetime as dt
+
+    from voice_common.dispatch import pool_window_open
+    from voice_common.settings import get_settings
+
+    settings = get_settings().model_copy(update={"features": features, "standby_pool_size": size})
+    inside = dt.datetime(2025, 6, 11, 14, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in New York
+    assert settings.business_hours.contains(inside)
+    assert pool_window_open(settings, inside) is expected
+    saturday = dt.datetime(2025, 6, 14, 14, 0, tzinfo=dt.UTC)
+    assert pool_window_open(settings, saturday) is False
+
+
+def test_only_slashes_are_stripped_from_the_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_BASE_URL", "https://api.example.com/X//")
+    assert _build()["apiBaseUrl"] == "https://api.example.com/X"

@@ -53,7 +53,7 @@ def test_session_deleted_during_start_is_404_and_dispatches_nothing(
 
     res = start(session["id"], scene.creator)
 
-    assert (res.status, res.code) == (404, "SESSION_NOT_FOUND")
+    assert (res.status, res.code, res.body["error"]) == (404, "SESSION_NOT_FOUND", "Session not found")
     assert tasks_for(ecs, orch["ECS_CLUSTER"], session["id"]) == []
 
 

@@ -96,3 +96,247 @@ def test_a_long_reason_is_cut(orch, started, bot_call, admin_conn):
     sid, token = started
     assert bot_call(sid, "failed", token, body={"reason": "x" * 5000}).status == 200
     assert session_row(admin_conn, sid)["failure_reason"] == "x" * orchestration.MAX_REASON
+
+
+def test_subscribers_hear_why_the_bot_failed_and_only_then(orch, started, bot_call, monkeypatch):
+    from voice_common import realtime
+
+    pushed: list[tuple] = []
+    monkeypatch.setattr(
+        realtime,
+        "publish_status",
+        lambda sid, org, status, reason=None: pushed.append((str(sid), status, reason)),
+    )
+    sid, token = started
+    assert bot_call(sid, "joined", token).status == 200
+    assert bot_call(sid, "failed", token, body={"reason": "microphone lost"}).status == 200
+    assert pushed == [(str(sid), "active", None), (str(sid), "failed", "microphone lost")]
+
+
+def test_start_answers_say_what_is_wrong(orch, scene, start, clock):
+    clock(OFF_HOURS)
+    gone = start(uuid.uuid4(), scene.creator)
+    assert (gone.status, gone.body["error"], gone.body["code"]) == (
+        404,
+        "Session not found",
+        "SESSION_NOT_FOUND",
+    )
+    session = scene.new_session()
+    denied = start(session["id"], scene.member)
+    assert (denied.status, denied.code) == (403, "SESSION_START_FORBIDDEN")
+    assert denied.body["error"] == "Only the session's creator or an org admin can start it"
+
+
+# --- start: what is created, with which key, for whom -------------------------------------------------------
+
+
+def test_a_finished_session_says_which_status_it_has(orch, scene, start, clock):
+    clock(OFF_HOURS)
+    session = scene.new_session(status="cancelled")
+    res = start(session["id"], scene.creator)
+    assert (res.status, res.code, res.body["details"]) == (
+        409,
+        "SESSION_NOT_STARTABLE",
+        {"status": "cancelled"},
+    )
+
+
+def test_at_the_limit_nothing_is_created(orch, scene, start, clock, daily, monkeypatch):
+    from voice_common.settings import get_settings
+
+    monkeypatch.setenv("VOICE_MAX_CONCURRENT_SESSIONS", "1")
+    get_settings.cache_clear()
+    clock(OFF_HOURS)
+    scene.new_session(status="active")
+    session = scene.new_session()
+    before = len(daily.requests)
+
+    res = start(session["id"], scene.creator)
+
+    assert (res.status, res.code) == (429, "CONCURRENT_SESSION_LIMIT")
+    assert len(daily.requests) == before  # no room, no token: refused before anything was created
+
+
+def test_knowledge_is_sent_unless_the_feature_is_turned_off(
+    orch, scene, start, clock, ecs, admin_conn, monkeypatch
+):
+    from voice_common import orchestration
+    from voice_common.settings import get_settings
+
+    settings = get_settings()
+    unset = settings.model_copy(
+        update={"features": {k: v for k, v in settings.features.items() if k != "knowledge_base_grounding"}}
+    )
+    monkeypatch.setattr(orchestration, "get_settings", lambda: unset)
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    kb = admin_conn.execute(
+        "INSERT INTO public.kb_bases (org_id, name) VALUES (%s, 'Handbook') RETURNING id", (scene.org.id,)
+    ).fetchone()["id"]
+    admin_conn.execute(
+        "INSERT INTO public.kb_docs (kb_id, title, content) VALUES (%s, 'Stack', 'PostgreSQL')", (kb,)
+    )
+    admin_conn.execute(
+        "INSERT INTO public.voice_session_kb (session_id, kb_id, is_enabled, added_by) "
+        "VALUES (%s, %s, true, %s)",
+        (session["id"], kb, scene.creator.id),
+    )
+
+    assert start(session["id"], scene.creator).status == 200
+
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], session["id"])
+    assert bot_payload_of(task)["knowledge"] == [{"kbId": str(kb), "title": "Stack", "content": "PostgreSQL"}]
+
+
+@pytest.mark.parametrize(
+    ("config_name", "expected"),
+    [("Ada the Interviewer", "Ada the Interviewer"), (None, "Interview Assistant"), ("B" * 150, "B" * 100)],
+)
+def test_the_bot_joins_under_the_configured_name(
+    orch, scene, start, clock, daily, make_voice_config, make_voice_session, config_name, expected
+):
+    from tests.fixtures.db import SAMPLE_CONFIG_JSON
+
+    config_json = {**SAMPLE_CONFIG_JSON, "bot_name": config_name}
+    config = make_voice_config(scene.org, scene.admin, config_json=config_json)
+    session = make_voice_session(scene.org, scene.creator, config_id=config["id"])
+    clock(OFF_HOURS)
+
+    assert start(session["id"], scene.creator).status == 200
+
+    owners = [t for t in daily.tokens if t.get("room_name") == f"voice-{session['id']}" and t.get("is_owner")]
+    assert [t.get("user_name") for t in owners] == [expected]
+
+
+def test_the_room_is_created_with_the_orgs_own_daily_key(orch, scene, start, clock, admin_conn, monkeypatch):
+    import boto3
+
+    from voice_common import credentials
+    from voice_local.daily_standin import DailyStandIn
+
+    sm = boto3.client("secretsmanager", endpoint_url=orch["AWS_ENDPOINT_URL"])
+    arn = sm.create_secret(Name=f"test/daily/{uuid.uuid4()}", SecretString="org-own-daily-key")["ARN"]
+    admin_conn.execute(
+        "INSERT INTO public.voice_credentials (org_id, service_name, credentials_secret_arn, created_by) "
+        "VALUES (%s, 'daily', %s, %s)",
+        (scene.org.id, arn, scene.admin.id),
+    )
+    credentials.forget_cached_key(None)
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    with DailyStandIn(api_key="org-own-daily-key") as strict:  # refuses any other key
+        monkeypatch.setenv("DAILY_API_URL", strict.url)
+        res = start(session["id"], scene.creator)
+        assert res.status == 200, res.body
+        assert f"voice-{session['id']}" in strict.rooms
+
+
+def test_provider_secrets_of_the_org_reach_the_bot(orch, scene, start, clock, ecs, admin_conn, monkeypatch):
+    arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:org-deepgram-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv(
+        "DEEPGRAM_API_KEY_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:env-dg"
+    )
+    admin_conn.execute(
+        "INSERT INTO public.voice_credentials (org_id, service_name, credentials_secret_arn, created_by) "
+        "VALUES (%s, 'deepgram', %s, %s)",
+        (scene.org.id, arn, scene.admin.id),
+    )
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    assert start(session["id"], scene.creator).status == 200
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], session["id"])
+    assert bot_payload_of(task)["secretArns"]["deepgram"] == arn
+
+
+def test_meeting_tokens_expire_with_the_room_and_name_the_candidate(orch, scene, start, clock, daily):
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    assert start(session["id"], scene.creator).status == 200
+    room = daily.rooms[f"voice-{session['id']}"]
+    tokens = [t for t in daily.tokens if t.get("room_name") == room["name"]]
+    assert sorted((t.get("is_owner"), t.get("user_name")) for t in tokens) == [
+        (False, "Candidate"),
+        (True, "Interview Assistant"),
+    ]
+    assert {t.get("exp") for t in tokens} == {room["config"]["exp"]}
+
+
+def test_subscribers_hear_that_the_session_is_ready(orch, scene, start, clock, monkeypatch):
+    from voice_common import realtime
+
+    pushed: list[tuple] = []
+    monkeypatch.setattr(
+        realtime,
+        "publish_status",
+        lambda sid, org, status, reason=None: pushed.append((str(sid), status, reason)),
+    )
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    assert start(session["id"], scene.creator).status == 200
+    assert pushed == [(str(session["id"]), "ready", None)]
+
+
+def test_an_empty_knowledge_document_is_sent_empty(orch, scene, start, clock, ecs, admin_conn):
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    kb = admin_conn.execute(
+        "INSERT INTO public.kb_bases (org_id, name) VALUES (%s, 'Drafts') RETURNING id", (scene.org.id,)
+    ).fetchone()["id"]
+    admin_conn.execute("INSERT INTO public.kb_docs (kb_id, title, content) VALUES (%s, '', '')", (kb,))
+    admin_conn.execute(
+        "INSERT INTO public.voice_session_kb (session_id, kb_id, is_enabled, added_by) "
+        "VALUES (%s, %s, true, %s)",
+        (session["id"], kb, scene.creator.id),
+    )
+    assert start(session["id"], scene.creator).status == 200
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], session["id"])
+    assert bot_payload_of(task)["knowledge"] == [{"kbId": str(kb), "title": "", "content": ""}]
+
+
+def _precreate_room(daily, name: str, properties: dict) -> None:
+    import json as _json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{daily.url}/rooms",
+        data=_json.dumps({"name": name, "privacy": "private", "properties": properties}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer x"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:  # the stand-in on 127.0.0.1
+        assert answer.status == 200
+
+
+def test_tokens_of_a_reused_room_expire_with_that_room(orch, scene, start, clock, daily):
+    import time
+
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    name = f"voice-{session['id']}"
+    room_exp = int(time.time()) + 2 * 3600  # still open long enough: reused, not replaced
+    _precreate_room(daily, name, {"exp": room_exp})
+
+    assert start(session["id"], scene.creator).status == 200
+
+    assert daily.rooms[name]["config"]["exp"] == room_exp
+    assert {t.get("exp") for t in daily.tokens if t.get("room_name") == name} == {room_exp}
+
+
+def test_tokens_of_a_reused_room_without_expiry_get_the_configured_lifetime(orch, scene, start, clock, daily):
+    import time
+
+    from voice_common.settings import get_settings
+
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    name = f"voice-{session['id']}"
+    _precreate_room(daily, name, {})
+    before = int(time.time())
+
+    assert start(session["id"], scene.creator).status == 200
+
+    ttl = get_settings().daily_room_ttl_seconds
+    expiries = {t.get("exp") for t in daily.tokens if t.get("room_name") == name}
+    assert len(expiries) == 1
+    (exp,) = expiries
+    assert before + ttl <= exp <= int(time.time()) + ttl
