@@ -37,50 +37,76 @@ def test_a_payload_exactly_at_the_budget_is_sent_as_it_is() -> None:
     assert fit_for_ecs(p) == compact(p)  # compact JSON, untouched, no truncation flag
 
 
+def sent_chars(text: str) -> int:
+    return sum(len(d["content"]) for d in json.loads(text)["knowledge"])
+
+
+def assert_most_that_fits(p: dict, text: str) -> None:
+    """The knowledge sent is a prefix of the session's, and one more character would not fit."""
+    sent = json.loads(text)
+    assert len(text) <= ECS_PAYLOAD_BUDGET and text == compact(sent)
+    assert sent["knowledgeTruncated"] is True
+    whole = "".join(d["content"] for d in p["knowledge"])
+    kept = "".join(d["content"] for d in sent["knowledge"])
+    assert whole.startswith(kept) and len(kept) < len(whole)
+    from voice_common.dispatch import _cap_knowledge
+
+    one_more, _ = _cap_knowledge(p["knowledge"], len(kept) + 1)
+    assert len(compact({**p, "knowledge": one_more, "knowledgeTruncated": True})) > ECS_PAYLOAD_BUDGET
+
+
 def test_one_character_over_cuts_the_knowledge_and_says_so() -> None:
     p = payload([doc("")])
     p["knowledge"][0]["content"] = "k" * (ECS_PAYLOAD_BUDGET - len(compact(p)) + 1)
     text = fit_for_ecs(p)
+    assert_most_that_fits(p, text)
     sent = json.loads(text)
-    assert len(text) <= ECS_PAYLOAD_BUDGET and text == compact(sent)
-    assert sent["knowledgeTruncated"] is True
-    assert (
-        sent["knowledge"][0]["content"]
-        == p["knowledge"][0]["content"][: len(sent["knowledge"][0]["content"])]
-    )
-    # The room is used: at most the per-document margin is given away.
-    assert len(text) > ECS_PAYLOAD_BUDGET - 100 - 64
+    # What is cut is the one character over plus the flag's own length, no more.
+    assert sent_chars(text) == len(p["knowledge"][0]["content"]) - 1 - len(',"knowledgeTruncated":true')
     assert {k: v for k, v in sent.items() if k not in ("knowledge", "knowledgeTruncated")} == {
         k: v for k, v in p.items() if k != "knowledge"
     }
 
 
 def test_escaped_characters_are_counted_as_sent() -> None:
-    # "é" takes 6 bytes in the JSON (\\u00e9): the first cut, counted in characters, does not fit yet.
+    # "é" takes 6 bytes in the JSON (\\u00e9): the cut is measured on the text as sent.
     text_1 = ("abcdefghi" + "é") * 800
     p = payload([doc(text_1), doc("second document", kb="kb-2")])
     text = fit_for_ecs(p)
-    sent = json.loads(text)
-    assert len(text) <= ECS_PAYLOAD_BUDGET and sent["knowledgeTruncated"] is True
-    assert [d["kbId"] for d in sent["knowledge"]] == ["kb-1"]
-    content = sent["knowledge"][0]["content"]
-    assert len(content) > 1000 and text_1.startswith(content)
+    assert_most_that_fits(p, text)
+    assert [d["kbId"] for d in json.loads(text)["knowledge"]] == ["kb-1"]
+    assert sent_chars(text) > 1000
+
+
+def test_mostly_non_ascii_knowledge_is_cut_not_dropped() -> None:
+    # Every character escapes to 6 bytes: about 7,600 / 6 of them fit.
+    p = payload([doc("é" * 4000), doc("second", kb="kb-2")])
+    text = fit_for_ecs(p)
+    assert_most_that_fits(p, text)
+    assert 1100 < sent_chars(text) < 1300
+
+
+def test_the_knowledge_fills_the_budget_across_documents() -> None:
+    p = payload([doc("a" * 3000), doc("b" * 3000, kb="kb-2"), doc("c" * 3000, kb="kb-3")])
+    text = fit_for_ecs(p)
+    assert_most_that_fits(p, text)
+    assert [d["kbId"] for d in json.loads(text)["knowledge"]] == ["kb-1", "kb-2", "kb-3"]
 
 
 def test_the_last_bit_of_room_still_carries_knowledge() -> None:
-    # Padding chosen so that exactly one character of knowledge fits after the margins.
+    # Padding chosen so that exactly one character of knowledge fits.
     p = payload([doc("abc" * 3000)])
-    without = compact({**p, "knowledge": [], "knowledgeTruncated": True})
-    p["config"]["pad"] = "p" * (ECS_PAYLOAD_BUDGET - len(without) - 100 - 1)
-    sent = json.loads(fit_for_ecs(p))
-    assert sent["knowledgeTruncated"] is True
-    assert sent["knowledge"] == [doc("a")]
+    one = compact({**p, "knowledge": [doc("a")], "knowledgeTruncated": True})
+    p["config"]["pad"] = "p" * (ECS_PAYLOAD_BUDGET - len(one))
+    text = fit_for_ecs(p)
+    assert len(text) == ECS_PAYLOAD_BUDGET
+    assert json.loads(text)["knowledge"] == [doc("a")]
 
 
 def test_no_room_at_all_sends_no_knowledge() -> None:
     p = payload([doc("abc" * 3000)])
-    without = compact({**p, "knowledge": [], "knowledgeTruncated": True})
-    p["config"]["pad"] = "p" * (ECS_PAYLOAD_BUDGET - len(without) - 50)
+    one = compact({**p, "knowledge": [doc("a")], "knowledgeTruncated": True})
+    p["config"]["pad"] = "p" * (ECS_PAYLOAD_BUDGET - len(one) + 1)  # one character short of the first one
     text = fit_for_ecs(p)
     sent = json.loads(text)
     assert sent["knowledge"] == [] and sent["knowledgeTruncated"] is True

@@ -150,25 +150,30 @@ def fit_for_ecs(payload: dict[str, Any]) -> str:
     text = json.dumps(payload, separators=(",", ":"))
     if len(text) <= ECS_PAYLOAD_BUDGET:
         return text
-    without = {**payload, "knowledge": [], "knowledgeTruncated": True}
-    base = len(json.dumps(without, separators=(",", ":")))
-    # Escaping can grow the content; shrink until it fits.
-    budget = ECS_PAYLOAD_BUDGET - base - 100 * len(payload.get("knowledge") or [])
-    while budget > 0:
-        docs, _ = _cap_knowledge(list(payload.get("knowledge") or []), budget)
-        text = json.dumps({**payload, "knowledge": docs, "knowledgeTruncated": True}, separators=(",", ":"))
-        if len(text) <= ECS_PAYLOAD_BUDGET:
-            logger.warning(
-                "knowledge truncated for the ECS payload", extra={"session_id": payload.get("sessionId")}
-            )
-            return text
-        budget -= len(text) - ECS_PAYLOAD_BUDGET + 64
-    text = json.dumps(without, separators=(",", ":"))
-    if len(text) > ECS_PAYLOAD_BUDGET:
+    docs = list(payload.get("knowledge") or [])
+
+    def render(chars: int) -> str:
+        kept, _ = _cap_knowledge(docs, chars)
+        return json.dumps({**payload, "knowledge": kept, "knowledgeTruncated": True}, separators=(",", ":"))
+
+    # The rendered length grows with every character kept, escapes included (an "é" costs 6 bytes), so a
+    # binary search finds the most knowledge that fits whatever the text is made of.
+    if len(render(0)) > ECS_PAYLOAD_BUDGET:
         raise BadGatewayError(
             "The interview configuration is too large to start a bot task", code="BOT_PAYLOAD_TOO_LARGE"
         )
-    return text
+    low, high = 0, sum(len(str(d.get("content") or "")) for d in docs)  # render(low) fits, the whole does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if len(render(middle)) <= ECS_PAYLOAD_BUDGET:
+            low = middle
+        else:
+            high = middle
+    logger.warning(
+        "knowledge truncated for the ECS payload",
+        extra={"session_id": payload.get("sessionId"), "knowledge_chars_sent": low},
+    )
+    return render(low)
 
 
 # --- the pool ----------------------------------------------------------------------------------------------
