@@ -91,7 +91,9 @@ def _moto() -> Iterator[dict[str, str]]:
         reset_clients()
         # moto's backends are per process, not per server: without a reset the 10,000 connections stay
         # in the table name every later stack of this `make bench` uses, and slow its fan-out queries.
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30)
+        urllib.request.urlopen(
+            urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=30
+        )
         server.stop()
 
 
