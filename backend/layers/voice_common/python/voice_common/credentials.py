@@ -328,7 +328,7 @@ def upsert_credential(
     created = bool(row.pop("created"))
     logger.info(
         "credential saved",
-        extra={"scope": str(org_id or "platform"), "service": service, "new": created},
+        extra={"scope": str(org_id or "platform"), "provider": service, "new": created},
     )
     return row, created
 
@@ -361,7 +361,7 @@ def delete_credential(principal: Principal, credential_id: uuid.UUID) -> dict[st
     forget_cached_key(row["org_id"], row["service_name"])
     logger.info(
         "credential deleted",
-        extra={"scope": str(row["org_id"] or "platform"), "service": row["service_name"]},
+        extra={"scope": str(row["org_id"] or "platform"), "provider": row["service_name"]},
     )
     return {
         "id": row["id"],
@@ -403,7 +403,7 @@ def validate_credential(principal: Principal, credential_id: uuid.UUID) -> dict[
                 code="CREDENTIAL_CHANGED",
             )
         last_validated_at = updated["last_validated_at"]
-    logger.info("credential validated", extra={"service": row["service_name"], "valid": check.valid})
+    logger.info("credential validated", extra={"provider": row["service_name"], "valid": check.valid})
     return {
         "id": row["id"],
         "service_name": row["service_name"],
@@ -483,7 +483,7 @@ def get_api_key(org_id: uuid.UUID | str | None, service: str) -> str | None:
         arn = resolve_secret_arn(cur, org_id, service)
     value = _read_secret(arn) if arn else None
     if arn and value is None:
-        logger.warning("configured credential secret is missing", extra={"service": service})
+        logger.warning("configured credential secret is missing", extra={"provider": service})
     with _cache_lock:
         _cache[cache_key] = (now + _cache_ttl(), value)
     return value
