@@ -123,10 +123,10 @@ build: $(STAMP)
 # checkov pins versions that conflict with the dev dependencies: it gets a venv of its own.
 TOOLS_VENV := .venv-tools
 TOOLS_STAMP := $(TOOLS_VENV)/.installed
-$(TOOLS_STAMP):
+$(TOOLS_STAMP): Makefile
 	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(TOOLS_VENV)/bin/python -m pip install --quiet checkov
+	$(TOOLS_VENV)/bin/python -m pip install --quiet 'checkov==3.3.30'
 	@touch $(TOOLS_STAMP)
 
 tools-venv: $(TOOLS_STAMP)
