@@ -220,3 +220,14 @@ def test_pool_window(features: dict, size: int, expected: bool) -> None:
 def test_only_slashes_are_stripped_from_the_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("API_BASE_URL", "https://api.example.com/X//")
     assert _build()["apiBaseUrl"] == "https://api.example.com/X"
+
+
+def test_the_run_task_client_token_follows_the_payload() -> None:
+    from voice_common.dispatch import run_task_client_token
+
+    sid = "2b7c2b6e-4a1e-4b43-9a57-9d1c3a3f0c11"
+    first = run_task_client_token(sid, '{"botToken":"a"}')
+    assert first == run_task_client_token(sid, '{"botToken":"a"}')  # a redelivered call: the same task
+    assert first != run_task_client_token(sid, '{"botToken":"b"}')  # a new dispatch: no ECS conflict
+    assert first != run_task_client_token("9d1c3a3f-4a1e-4b43-9a57-2b7c2b6e0c11", '{"botToken":"a"}')
+    assert first.startswith(sid + "-") and len(first) == 64

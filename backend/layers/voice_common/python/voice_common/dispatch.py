@@ -14,6 +14,7 @@ the provider keys. Never a key: the task role reads the secrets by ARN.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import uuid
@@ -227,16 +228,29 @@ def _csv(name: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
+def run_task_client_token(session_id: str, bot_payload: str) -> str:
+    """ECS's idempotency token for one dispatch: the session id and a digest of the payload sent.
+
+    ECS answers a reused token with *different* parameters with a ConflictException for 24 hours, and
+    every new dispatch of a session carries a new bot token; so the token follows the payload: a redelivered
+    call is deduplicated, a new attempt (retried start, pool fallback) gets a task of its own.
+    """
+    digest = hashlib.sha256(bot_payload.encode()).hexdigest()[:27]
+    return f"{session_id[:36]}-{digest}"  # at most 64 characters, ECS's limit
+
+
 def run_bot_task(payload: dict[str, Any]) -> str:
     """Start one Fargate task for the session; returns its ARN.
 
     The container gets ``BOT_PAYLOAD`` (non-secret values, short-lived per-session tokens and secret
-    ARNs) and ``SESSION_ID``. ``clientToken`` = session id makes a repeated call (a retried fallback)
-    return the same task instead of a second bot; ``startedBy`` = session id ties task events back.
+    ARNs) and ``SESSION_ID``. ``clientToken`` (``run_task_client_token``) makes a repeated call (a
+    redelivered fallback) return the same task instead of a second bot; ``startedBy`` = session id ties
+    task events back.
     ECS ``failures`` (no capacity, throttling) is a 503 the caller may retry.
     """
     session_id = str(payload["sessionId"])
     container = os.environ.get("ECS_CONTAINER_NAME", "pipecat-bot")
+    bot_payload = fit_for_ecs(payload)
     request: dict[str, Any] = {
         "cluster": os.environ["ECS_CLUSTER"],
         "taskDefinition": os.environ["ECS_TASK_DEFINITION"],
@@ -255,13 +269,13 @@ def run_bot_task(payload: dict[str, Any]) -> str:
                     "name": container,
                     "environment": [
                         {"name": "SESSION_ID", "value": session_id},
-                        {"name": "BOT_PAYLOAD", "value": fit_for_ecs(payload)},
+                        {"name": "BOT_PAYLOAD", "value": bot_payload},
                     ],
                 }
             ]
         },
         "startedBy": session_id[:36],
-        "clientToken": session_id[:64],
+        "clientToken": run_task_client_token(session_id, bot_payload),
         "tags": [{"key": "SessionId", "value": session_id}, {"key": "Module", "value": "voice"}],
     }
     try:
