@@ -216,6 +216,22 @@ def test_get_returns_room_token_but_never_the_bots(
     assert not {"botRoomToken", "dispatchRef", "ecsTaskArn", "lastHeartbeatAt"} & set(data)
 
 
+def test_a_change_does_not_echo_the_room_token(
+    sessions_api: Call, team: Team, make_voice_session: Any, admin_conn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voice_common import lifecycle
+
+    monkeypatch.setattr(lifecycle, "on_status_changed", lambda *a, **k: None)  # teardown has its own tests
+    s = make_voice_session(team.org, team.admin, status="ready")
+    admin_conn.execute(
+        "UPDATE public.voice_sessions SET daily_room_token = 'candidate-token' WHERE id = %s", (s["id"],)
+    )
+    r = sessions_api("PUT", f"{BASE}/{s['id']}", body={"status": "cancelled"}, user=team.admin)
+    assert r.status == 200, r.body
+    assert r.data["status"] == "cancelled" and r.data["dailyRoomToken"] is None
+    assert "candidate-token" not in str(r.body)
+
+
 @pytest.mark.parametrize("who", ["outsider", "platform_admin"])
 def test_foreign_session_is_not_found(
     sessions_api: Call, team: Team, make_voice_session: Any, who: str

@@ -420,7 +420,8 @@ def update_session(
                 code="SESSION_NOT_PENDING",
             )
         _check_refs(refs, changes.get("config_id"), changes.get("workspace_id"))
-    return detail(row), row, old_status
+    # The candidate's room token is for the single-session read only, not echoed by a change (a cancel).
+    return detail({**row, "daily_room_token": None}), row, old_status
 
 
 def delete_session(principal: Principal, session_id: uuid.UUID) -> tuple[dict[str, Any], list[str]]:
