@@ -157,6 +157,22 @@ def test_at_the_limit_nothing_is_created(orch, scene, start, clock, daily, monke
     assert len(daily.requests) == before  # no room, no token: refused before anything was created
 
 
+def _link_kb(admin_conn, scene, session, name: str, title: str, content: str):
+    """A knowledge base of the scene's org with one document, enabled for the session; its id."""
+    kb = admin_conn.execute(
+        "INSERT INTO public.kb_bases (org_id, name) VALUES (%s, %s) RETURNING id", (scene.org.id, name)
+    ).fetchone()["id"]
+    admin_conn.execute(
+        "INSERT INTO public.kb_docs (kb_id, title, content) VALUES (%s, %s, %s)", (kb, title, content)
+    )
+    admin_conn.execute(
+        "INSERT INTO public.voice_session_kb (session_id, kb_id, is_enabled, added_by) "
+        "VALUES (%s, %s, true, %s)",
+        (session["id"], kb, scene.creator.id),
+    )
+    return kb
+
+
 def test_knowledge_is_sent_unless_the_feature_is_turned_off(
     orch, scene, start, clock, ecs, admin_conn, monkeypatch
 ):
@@ -170,17 +186,7 @@ def test_knowledge_is_sent_unless_the_feature_is_turned_off(
     monkeypatch.setattr(orchestration, "get_settings", lambda: unset)
     clock(OFF_HOURS)
     session = scene.new_session()
-    kb = admin_conn.execute(
-        "INSERT INTO public.kb_bases (org_id, name) VALUES (%s, 'Handbook') RETURNING id", (scene.org.id,)
-    ).fetchone()["id"]
-    admin_conn.execute(
-        "INSERT INTO public.kb_docs (kb_id, title, content) VALUES (%s, 'Stack', 'PostgreSQL')", (kb,)
-    )
-    admin_conn.execute(
-        "INSERT INTO public.voice_session_kb (session_id, kb_id, is_enabled, added_by) "
-        "VALUES (%s, %s, true, %s)",
-        (session["id"], kb, scene.creator.id),
-    )
+    kb = _link_kb(admin_conn, scene, session, "Handbook", "Stack", "PostgreSQL")
 
     assert start(session["id"], scene.creator).status == 200
 
@@ -279,15 +285,7 @@ def test_subscribers_hear_that_the_session_is_ready(orch, scene, start, clock, m
 def test_an_empty_knowledge_document_is_sent_empty(orch, scene, start, clock, ecs, admin_conn):
     clock(OFF_HOURS)
     session = scene.new_session()
-    kb = admin_conn.execute(
-        "INSERT INTO public.kb_bases (org_id, name) VALUES (%s, 'Drafts') RETURNING id", (scene.org.id,)
-    ).fetchone()["id"]
-    admin_conn.execute("INSERT INTO public.kb_docs (kb_id, title, content) VALUES (%s, '', '')", (kb,))
-    admin_conn.execute(
-        "INSERT INTO public.voice_session_kb (session_id, kb_id, is_enabled, added_by) "
-        "VALUES (%s, %s, true, %s)",
-        (session["id"], kb, scene.creator.id),
-    )
+    kb = _link_kb(admin_conn, scene, session, "Drafts", "", "")
     assert start(session["id"], scene.creator).status == 200
     (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], session["id"])
     assert bot_payload_of(task)["knowledge"] == [{"kbId": str(kb), "title": "", "content": ""}]
