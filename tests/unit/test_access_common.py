@@ -11,7 +11,7 @@ import pytest
 from aws_lambda_powertools.event_handler import Response
 
 from access_common import responses
-from access_common.app import create_app, validation_details
+from access_common.app import camel_query, create_app, validation_details
 from access_common.errors import ConflictError, UnauthorizedError, ValidationError
 from access_common.identity import principal_from_event
 from access_common.jwt import mint_user_jwt, verify_user_jwt
@@ -228,3 +228,34 @@ def test_jwt_secret_read_from_secrets_manager_by_arn(
     assert verify_user_jwt(mint_user_jwt(uid, None, secret=SECRET))["sub"] == uid
     with pytest.raises(UnauthorizedError):
         verify_user_jwt(mint_user_jwt(uid, None, secret="x" * 40))
+
+
+def test_camel_query_renames_snake_case_parameters() -> None:
+    event = rest_event("GET", "/x", query={"org_id": "o", "sort_by": "created_at", "limit": "5", "_x_": "y"})
+    event["multiValueQueryStringParameters"]["tag_name"] = ["a", "b"]
+    assert camel_query(event) is None
+    assert event["queryStringParameters"] == {
+        "orgId": "o",
+        "sortBy": "created_at",
+        "limit": "5",
+        "_x_": "y",
+        "tagName": "b",
+    }
+    assert event["multiValueQueryStringParameters"]["tagName"] == ["a", "b"]
+    assert event["multiValueQueryStringParameters"]["orgId"] == ["o"]
+
+
+def test_camel_query_accepts_the_same_value_twice_and_refuses_two() -> None:
+    same = rest_event("GET", "/x", query={"org_id": "o", "orgId": "o"})
+    assert camel_query(same) is None and same["queryStringParameters"] == {"orgId": "o"}
+    different = rest_event("GET", "/x", query={"org_id": "o", "orgId": "p"})
+    refused = camel_query(different)
+    assert refused is not None and refused["statusCode"] == 400
+    assert json.loads(refused["body"])["error"] == "orgId given twice (org_id too) with different values"
+
+
+def test_camel_query_leaves_events_without_snake_case_alone() -> None:
+    event = rest_event("GET", "/x", query={"orgId": "o"})
+    before = json.dumps(event, sort_keys=True)
+    assert camel_query(event) is None and json.dumps(event, sort_keys=True) == before
+    assert camel_query(rest_event("GET", "/x")) is None

@@ -130,7 +130,7 @@ BOT_401 = (
     "`BOT_TOKEN_REQUIRED`, `BOT_TOKEN_INVALID`, `BOT_TOKEN_EXPIRED`: no valid bot token "
     "(users' JWTs are not accepted)"
 )
-ORG_403 = "`NOT_ORG_MEMBER`: the caller is not a member of `orgId`"
+ORG_404 = "`ORG_NOT_FOUND`: `orgId` is unknown, or the caller is not a member of it"
 DB_503 = "`DB_UNAVAILABLE`: the database is unavailable; retry"
 
 
@@ -210,7 +210,7 @@ def route_docs() -> dict[str, RouteDoc]:
         f"GET {s}": RouteDoc(
             200,
             m["SessionSummary"],
-            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: ORG_403, 503: DB_503},
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 404: ORG_404, 503: DB_503},
             paginated=True,
             description="The org's sessions (newest first unless sorted otherwise)",
         ),
@@ -220,8 +220,8 @@ def route_docs() -> dict[str, RouteDoc]:
             {
                 400: ERROR_TEXT[400],
                 401: ERROR_TEXT[401],
-                403: ORG_403,
-                404: "`CONFIG_NOT_FOUND` / `WORKSPACE_NOT_FOUND`: a referenced row is not in the org",
+                404: ORG_404
+                + "; `CONFIG_NOT_FOUND` / `WORKSPACE_NOT_FOUND`: a referenced row is not in the org",
                 409: "`CONFIG_INACTIVE`: the configuration is deactivated",
                 503: DB_503,
             },
@@ -321,7 +321,7 @@ def route_docs() -> dict[str, RouteDoc]:
         f"GET {c}": RouteDoc(
             200,
             m["ConfigSummary"],
-            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: ORG_403, 503: DB_503},
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 404: ORG_404, 503: DB_503},
             paginated=True,
             description="The org's configurations, newest first, without `configJson`",
         ),
@@ -331,7 +331,8 @@ def route_docs() -> dict[str, RouteDoc]:
             {
                 400: ERROR_TEXT[400],
                 401: ERROR_TEXT[401],
-                403: admin_403 + "; " + ORG_403,
+                403: admin_403,
+                404: ORG_404,
                 409: "`CONFIG_NAME_EXISTS`: the org already has a configuration of that name",
                 503: DB_503,
             },
@@ -378,7 +379,8 @@ def route_docs() -> dict[str, RouteDoc]:
             {
                 400: ERROR_TEXT[400],
                 401: ERROR_TEXT[401],
-                403: cred_403 + "; " + ORG_403,
+                403: cred_403,
+                404: ORG_404,
                 503: DB_503,
             },
             paginated=True,
@@ -390,6 +392,7 @@ def route_docs() -> dict[str, RouteDoc]:
                 400: ERROR_TEXT[400],
                 401: ERROR_TEXT[401],
                 403: cred_403,
+                404: ORG_404,
                 409: "`CONFLICT`: the credential changed concurrently; retry",
                 503: "`SECRETS_UNAVAILABLE`: Secrets Manager failed; or " + DB_503,
             },
@@ -438,7 +441,7 @@ def route_docs() -> dict[str, RouteDoc]:
         f"GET {t}": RouteDoc(
             200,
             m["TranscriptSummary"],
-            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: ORG_403, 503: DB_503},
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 404: ORG_404, 503: DB_503},
             paginated=True,
             description="The org's transcripts, newest first, without text and segments",
         ),
@@ -481,7 +484,7 @@ def route_docs() -> dict[str, RouteDoc]:
         "GET /api/voice/stats": RouteDoc(
             200,
             m["OrgStats"],
-            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: ORG_403, 503: DB_503},
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 404: ORG_404, 503: DB_503},
         ),
         # voice preview
         "POST /api/voice/preview": RouteDoc(
@@ -491,8 +494,7 @@ def route_docs() -> dict[str, RouteDoc]:
                 400: ERROR_TEXT[400] + "; `UNKNOWN_VOICE`, `VOICE_ID_REQUIRED`, `INVALID_MODEL`, "
                 "`UNSUPPORTED_PROVIDER`, `UNSUPPORTED_VOICE`: the voice cannot be previewed",
                 401: ERROR_TEXT[401],
-                403: ORG_403,
-                404: "`CONFIG_NOT_FOUND`: no such configuration in an org of the caller",
+                404: ORG_404 + "; `CONFIG_NOT_FOUND`: no such configuration in an org of the caller",
                 422: "`CONFIG_VOICE_INVALID` and the voice codes above, for a saved configuration's voice; "
                 "`TEXT_NOT_SPEAKABLE`",
                 424: "`TTS_CREDENTIAL_MISSING` / `TTS_CREDENTIAL_REJECTED`: an org admin must fix the "

@@ -35,10 +35,10 @@ describe("SessionList", () => {
 
   it("shows an error with a retry", async () => {
     const user = setupUser();
-    let answer: { status?: number; body: unknown } = fail(403, "NOT_ORG_MEMBER", "You are not a member of this organization");
+    let answer: { status?: number; body: unknown } = fail(404, "ORG_NOT_FOUND", "Organization not found (or you are not a member of it)");
     const { api } = fakeApi({ "GET /sessions": () => answer });
     renderWithVoice(<SessionList orgId={ORG} />, { api });
-    expect(await screen.findByRole("alert")).toHaveTextContent("You are not a member of this organization");
+    expect(await screen.findByRole("alert")).toHaveTextContent("Organization not found (or you are not a member of it)");
     answer = page([]);
     await user.click(screen.getByRole("button", { name: "Try again" }));
     await waitFor(() => expect(screen.getByText("No interviews yet. Create one to get started.")).toBeInTheDocument());

@@ -241,11 +241,11 @@ def test_stats_of_an_empty_org(invoke: Any, make_org: Any, make_user: Any) -> No
 def test_stats_are_for_members_only(invoke: Any, team: Any, make_voice_session: Any, who: str) -> None:
     make_voice_session(team.org, team.member, status="completed")
     r = invoke(LAMBDA, "GET", "/api/voice/stats", user=getattr(team, who), query={"orgId": str(team.org.id)})
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
     assert "totalSessions" not in json.dumps(r.body)
 
 
-@pytest.mark.parametrize(("query", "needle"), [({}, "orgId is required"), ({"orgId": "zzz"}, "orgId")])
+@pytest.mark.parametrize(("query", "needle"), [({}, "orgId: Field required"), ({"orgId": "zzz"}, "orgId")])
 def test_stats_validation(invoke: Any, team: Any, query: dict, needle: str) -> None:
     r = invoke(LAMBDA, "GET", "/api/voice/stats", user=team.member, query=query)
     assert r.status == 400 and needle in r.body["error"]

@@ -94,13 +94,13 @@ def test_member_cannot_create(configs_api: Call, team: Team, admin_conn: Any) ->
 @pytest.mark.parametrize("who", ["outsider", "platform_admin"])
 def test_non_member_cannot_create(configs_api: Call, team: Team, admin_conn: Any, who: str) -> None:
     r = configs_api("POST", BASE, user=getattr(team, who), body=body(team))
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
     assert count_configs(admin_conn, team) == 0
 
 
 def test_create_in_unknown_org_is_403(configs_api: Call, team: Team) -> None:
     r = configs_api("POST", BASE, user=team.admin, body=body(team, orgId=new_id()))
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
 
 
 def test_create_unauthenticated(configs_api: Call, team: Team) -> None:
@@ -332,6 +332,14 @@ def test_list_filters(configs_api: Call, team: Team, make_voice_config: Any) -> 
     assert ids(isActive="true") == {str(active["id"]), str(behavioral["id"])}
     assert ids(isActive="false") == {str(inactive["id"])}
     assert ids(interviewType="behavioral") == {str(behavioral["id"])}
+    # snake_case is accepted on input, the same filters under their seed names.
+    r = configs_api(
+        "GET",
+        BASE,
+        user=team.member,
+        query={"org_id": org, "is_active": "true", "interview_type": "technical"},
+    )
+    assert r.status == 200 and {c["id"] for c in r.data} == {str(active["id"])}, r.body
 
 
 def test_list_of_empty_org(configs_api: Call, team: Team) -> None:
@@ -344,7 +352,7 @@ def test_list_of_empty_org(configs_api: Call, team: Team) -> None:
 def test_list_of_foreign_org_is_403(configs_api: Call, team: Team, make_voice_config: Any, who: str) -> None:
     make_voice_config(team.org, team.admin)
     r = configs_api("GET", BASE, user=getattr(team, who), query={"orgId": str(team.org.id)})
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
 
 
 @pytest.mark.parametrize(

@@ -173,21 +173,69 @@ def test_snake_case_input_is_accepted(invoke: Any, team: Any) -> None:
     assert r.data["configMetadata"] == {"voice_id": "abc"}
 
 
+@contextmanager
+def failing_row_writes(admin_conn: Any, org_id: Any) -> Iterator[None]:
+    """Make saving this org's credential rows fail after the secret write, as a lock timeout would."""
+    fn = f"test_fail_cred_{uuid.uuid4().hex[:8]}"
+    admin_conn.execute(
+        f"""CREATE FUNCTION public.{fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF NEW.org_id = '{org_id}' THEN
+                RAISE EXCEPTION 'lock timeout' USING ERRCODE = 'lock_not_available';
+              END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER {fn} BEFORE INSERT OR UPDATE ON public.voice_credentials
+              FOR EACH ROW EXECUTE FUNCTION public.{fn}();"""
+    )
+    try:
+        yield
+    finally:
+        admin_conn.execute(f"DROP TRIGGER {fn} ON public.voice_credentials; DROP FUNCTION public.{fn}();")
+
+
+def test_a_failed_save_takes_the_secret_write_back(invoke: Any, team: Any, sm: Any, admin_conn: Any) -> None:
+    org = str(team.org.id)
+    name = secret_name(team.org.id, "deepgram")
+    # A new credential whose row cannot be saved leaves no secret behind.
+    with failing_row_writes(admin_conn, team.org.id):
+        r = create(invoke, team.admin, orgId=org, serviceName="deepgram", apiKey=new_key())
+    assert (r.status, r.code) == (503, "DB_UNAVAILABLE"), r.body
+    assert sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"] == []
+
+    # A replacement whose row cannot be saved leaves the old key current: the row still describes it.
+    first = new_key()
+    assert create(invoke, team.admin, orgId=org, serviceName="deepgram", apiKey=first).status == 201
+    with failing_row_writes(admin_conn, team.org.id):
+        r = create(invoke, team.admin, orgId=org, serviceName="deepgram", apiKey=new_key())
+    assert r.status == 503, r.body
+    assert sm.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"] == first
+    listed = invoke(LAMBDA, "GET", BASE, user=team.admin, query={"orgId": org})
+    assert [c["keyLast4"] for c in listed.data] == [first[-4:]]
+
+    # A deleted credential saved again, unsuccessfully: its secret goes back to scheduled deletion.
+    cid = listed.data[0]["id"]
+    assert invoke(LAMBDA, "DELETE", f"{BASE}/{cid}", user=team.admin).status == 200
+    with failing_row_writes(admin_conn, team.org.id):
+        assert create(invoke, team.admin, orgId=org, serviceName="deepgram", apiKey=new_key()).status == 503
+    assert "DeletedDate" in sm.describe_secret(SecretId=name)
+
+
 @pytest.mark.parametrize("role", ["member", "outsider"])
 def test_members_and_outsiders_cannot_create_and_no_secret_is_written(
     invoke: Any, team: Any, sm: Any, role: str
 ) -> None:
     user = team.member if role == "member" else team.outsider
     r = create(invoke, user, orgId=str(team.org.id), serviceName="daily", apiKey=new_key())
-    assert r.status == 403
-    assert r.code == ("ORG_ADMIN_REQUIRED" if role == "member" else "NOT_ORG_MEMBER")
+    expected = (403, "ORG_ADMIN_REQUIRED") if role == "member" else (404, "ORG_NOT_FOUND")
+    assert (r.status, r.code) == expected
     found = sm.list_secrets(Filters=[{"Key": "name", "Values": [secret_name(team.org.id, "daily")]}])
     assert found["SecretList"] == []
 
 
 def test_unknown_org_is_refused(invoke: Any, team: Any) -> None:
     r = create(invoke, team.admin, orgId=str(uuid.uuid4()), serviceName="daily", apiKey=new_key())
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
 
 
 @pytest.mark.parametrize(
@@ -272,9 +320,9 @@ def test_platform_admins_get_no_cross_org_access(invoke: Any, team: Any) -> None
     got = invoke(LAMBDA, "GET", f"{BASE}/{created.data['id']}", user=team.platform_admin)
     assert got.status == 404
     listed = invoke(LAMBDA, "GET", BASE, user=team.platform_admin, query={"orgId": str(team.org.id)})
-    assert listed.status == 403
+    assert (listed.status, listed.code) == (404, "ORG_NOT_FOUND")
     post = create(invoke, team.platform_admin, orgId=str(team.org.id), serviceName="daily", apiKey=new_key())
-    assert post.status == 403
+    assert (post.status, post.code) == (404, "ORG_NOT_FOUND")
 
 
 # --- list / get ---------------------------------------------------------------------------------------------
@@ -316,7 +364,7 @@ def test_list_and_get_show_metadata_to_org_admins_only(invoke: Any, team: Any) -
     member_get = invoke(LAMBDA, "GET", f"{BASE}/{ids['daily']}", user=team.member)
     assert member_get.status == 403 and member_get.code == "ORG_ADMIN_REQUIRED"
     outsider_list = invoke(LAMBDA, "GET", BASE, user=team.outsider, query={"orgId": str(team.org.id)})
-    assert outsider_list.status == 403 and outsider_list.code == "NOT_ORG_MEMBER"
+    assert outsider_list.status == 404 and outsider_list.code == "ORG_NOT_FOUND"
     outsider_get = invoke(LAMBDA, "GET", f"{BASE}/{ids['daily']}", user=team.outsider)
     assert outsider_get.status == 404 and outsider_get.code == "CREDENTIAL_NOT_FOUND"
 

@@ -156,13 +156,13 @@ def test_create_malformed_body(sessions_api: Call, team: Team, raw: str) -> None
 @pytest.mark.parametrize("who", ["outsider", "platform_admin"])
 def test_non_member_cannot_create(sessions_api: Call, team: Team, admin_conn: Any, who: str) -> None:
     r = sessions_api("POST", BASE, user=getattr(team, who), body=new_session(team))
-    assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
+    assert r.status == 404 and r.code == "ORG_NOT_FOUND"
     assert count_sessions(admin_conn, team.org) == 0
 
 
 def test_create_in_unknown_org(sessions_api: Call, team: Team) -> None:
     r = sessions_api("POST", BASE, user=team.member, body=new_session(team, orgId=new_id()))
-    assert r.status == 403
+    assert (r.status, r.code) == (404, "ORG_NOT_FOUND")
 
 
 def test_create_unauthenticated(sessions_api: Call, team: Team) -> None:
@@ -293,6 +293,31 @@ def test_list_filters_sorting_and_pagination(
     assert past.data == [] and past.body["pagination"]["total"] == 3
 
 
+def test_list_accepts_snake_case_query(
+    sessions_api: Call, team: Team, make_voice_session: Any, admin_conn: Any
+) -> None:
+    ws = workspace(admin_conn, team.org)
+    make_voice_session(team.org, team.member, candidate_name="Ann", interview_type="technical")
+    b = make_voice_session(
+        team.org, team.member, candidate_name="Bea", interview_type="behavioral", workspace_id=ws
+    )
+    c = make_voice_session(
+        team.org, team.member, candidate_name="Cid", interview_type="behavioral", workspace_id=ws
+    )
+    query = {
+        "org_id": str(team.org.id),
+        "interview_type": "behavioral",
+        "workspace_id": str(ws),
+        "sort_by": "candidate_name",
+        "sort_order": "desc",
+    }
+    r = sessions_api("GET", BASE, user=team.member, query=query)
+    assert r.status == 200, r.body
+    assert [s["id"] for s in r.data] == [str(c["id"]), str(b["id"])]
+    conflicting = sessions_api("GET", BASE, user=team.member, query={**query, "sortBy": "created_at"})
+    assert conflicting.status == 400 and "sortBy given twice" in conflicting.body["error"]
+
+
 def test_started_at_sort_puts_never_started_last(
     sessions_api: Call, team: Team, make_voice_session: Any
 ) -> None:
@@ -351,8 +376,8 @@ def test_list_requires_org_and_membership(sessions_api: Call, team: Team, make_v
     assert r.status == 400 and "orgId" in field_errors(r)
     for who in (team.outsider, team.platform_admin):
         r = sessions_api("GET", BASE, user=who, query={"orgId": str(team.org.id)})
-        assert r.status == 403 and r.code == "NOT_ORG_MEMBER"
-    assert sessions_api("GET", BASE, user=team.member, query={"orgId": new_id()}).status == 403
+        assert r.status == 404 and r.code == "ORG_NOT_FOUND"
+    assert sessions_api("GET", BASE, user=team.member, query={"orgId": new_id()}).status == 404
     assert sessions_api("GET", BASE, query={"orgId": str(team.org.id)}).status == 401
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from access_common.errors import ForbiddenError
+from access_common.errors import ForbiddenError, NotFoundError
 from access_common.identity import Principal
 from access_common.roles import is_sys_admin, membership, require_admin, require_member
 
@@ -51,12 +51,13 @@ def test_an_inactive_membership_is_no_membership(make_org, make_user, as_user, a
     with as_user(user) as cur:
         m = membership(cur, _principal(user), org.id)
         assert (m.org_role, m.is_member, m.is_admin) == (None, False, False)
-        with pytest.raises(ForbiddenError) as caught:
+        with pytest.raises(NotFoundError) as caught:
             require_admin(cur, _principal(user), org.id)
-    # Not a member at all: the member check speaks first.
-    assert (caught.value.code, caught.value.message) == (
-        "NOT_ORG_MEMBER",
-        "You are not a member of this organization",
+    # Not a member at all: the member check speaks first, as "not found" (existence is not revealed).
+    assert (caught.value.status, caught.value.code, caught.value.message) == (
+        404,
+        "ORG_NOT_FOUND",
+        "Organization not found (or you are not a member of it)",
     )
 
 
@@ -65,9 +66,9 @@ def test_membership_is_per_org(make_org, make_user, as_user):
     user = make_user(mine, "org_owner")
     with as_user(user) as cur:
         assert membership(cur, _principal(user), other.id).is_member is False
-        with pytest.raises(ForbiddenError) as caught:
+        with pytest.raises(NotFoundError) as caught:
             require_member(cur, _principal(user), other.id)
-        assert caught.value.code == "NOT_ORG_MEMBER"
+        assert caught.value.code == "ORG_NOT_FOUND"
 
 
 @pytest.mark.parametrize(

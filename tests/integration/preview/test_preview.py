@@ -341,7 +341,7 @@ def test_refused_requests_do_not_use_the_orgs_quota(
 ) -> None:
     cartesia_key()
     for _ in range(25):  # an outsider cannot exhaust the org's previews
-        assert preview(scene.outsider, **cartesia_body(scene)).status == 403
+        assert preview(scene.outsider, **cartesia_body(scene)).status == 404
     assert preview(scene.member, **cartesia_body(scene)).status == 200
 
 
@@ -438,7 +438,7 @@ def test_only_members_of_the_org_may_preview(
 
     for stranger in (scene.outsider, scene.platform_admin):
         r = preview(stranger, **body)
-        assert r.status == 403 and r.code == "NOT_ORG_MEMBER", r.body
+        assert r.status == 404 and r.code == "ORG_NOT_FOUND", r.body
 
     config = make_voice_config(scene.org, scene.admin, config_json=config_doc())
     r = preview(scene.outsider, configId=str(config["id"]))

@@ -140,6 +140,41 @@ def unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
             status, message, code = 400, "Request body is not valid JSON", "INVALID_JSON"
     else:
         return None
+    return _error_result(status, message, code)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_query(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Rename snake_case query parameters to the camelCase names the routes declare, in place.
+
+    The API is camelCase but accepts snake_case on input (``org_id``, ``sort_by``): renaming once here
+    keeps every route's signature (and the OpenAPI document) to one name per parameter. A parameter given
+    both ways with different values is ambiguous and answered 400 rather than silently picking one.
+    """
+    single: dict[str, Any] = dict(event.get("queryStringParameters") or {})
+    multi: dict[str, list[Any]] = dict(event.get("multiValueQueryStringParameters") or {})
+    snake = [k for k in {*single, *multi} if "_" in k.strip("_")]
+    for key in snake:
+        camel = _camel(key)
+        values = multi.pop(key, None) or [single[key]]
+        value = single.pop(key, values[-1])
+        if camel in single or camel in multi:
+            if (multi.get(camel) or [single.get(camel)]) != values:
+                message = f"{camel} given twice ({key} too) with different values"
+                return _error_result(400, message, "VALIDATION_ERROR")
+            continue
+        single[camel], multi[camel] = value, values
+    if snake:
+        event["queryStringParameters"] = single or None
+        event["multiValueQueryStringParameters"] = multi or None
+    return None
+
+
+def _error_result(status: int, message: str, code: str) -> dict[str, Any]:
     return {
         "statusCode": status,
         "multiValueHeaders": {k: [v] for k, v in responses.JSON_HEADERS.items()},
@@ -153,7 +188,7 @@ def handler(app: APIGatewayRestResolver) -> LambdaHandler:
 
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return unreadable_body(event) or app.resolve(event, context)
+        return unreadable_body(event) or camel_query(event) or app.resolve(event, context)
 
     if tracing_enabled():
         lambda_handler = get_tracer().capture_lambda_handler(capture_response=False)(lambda_handler)

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from access_common.errors import ForbiddenError
+from access_common.errors import ForbiddenError, NotFoundError
 from access_common.identity import Principal
 
 ORG_ROLES = ("org_user", "org_admin", "org_owner")
@@ -50,10 +50,19 @@ def membership(cur: Any, principal: Principal, org_id: uuid.UUID) -> Membership:
     )
 
 
+def org_not_found() -> NotFoundError:
+    """The answer for an org the caller is not an active member of, or that does not exist.
+
+    One answer for both, 404 as for any other org's resource: telling them apart would let anyone probe
+    which organization ids exist. Platform admins get it too (they administer the platform, not orgs).
+    """
+    return NotFoundError("Organization not found (or you are not a member of it)", code="ORG_NOT_FOUND")
+
+
 def require_member(cur: Any, principal: Principal, org_id: uuid.UUID) -> Membership:
     m = membership(cur, principal, org_id)
     if not m.is_member:
-        raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+        raise org_not_found()
     return m
 
 

@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from access_common.db import user_tx
 from access_common.errors import ConflictError, ForbiddenError, NotFoundError
 from access_common.identity import Principal
+from access_common.roles import org_not_found
 
 logger = Logger(service="module-voice", child=True)
 
@@ -106,7 +107,7 @@ def org_stats(principal: Principal, org_id: uuid.UUID) -> dict[str, Any]:
         cur.execute(_STATS, {"org": org_id})
         row = cur.fetchone()
     if row is None or not row["member"]:
-        raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+        raise org_not_found()
     stats: dict[str, Any] = dict(row["stats"] or {})
     by_status = row["by_status"] or {}
     return {

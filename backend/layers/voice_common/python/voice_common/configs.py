@@ -23,7 +23,7 @@ from access_common.errors import ConflictError, ForbiddenError, NotFoundError, V
 from access_common.identity import Principal
 from access_common.models import CamelModel, CamelResponse
 from access_common.pagination import Page
-from access_common.roles import membership
+from access_common.roles import membership, org_not_found
 from voice_common.config_schema import InterviewConfig
 
 NAME_CONSTRAINT = "voice_configs_name_org_unique"
@@ -134,7 +134,7 @@ def list_configs(
         )
         check = cur.fetchone() or {}
     if not check.get("is_member"):
-        raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+        raise org_not_found()
     return [], int(check.get("total") or 0)
 
 
@@ -246,7 +246,7 @@ def _not_found(config_id: uuid.UUID) -> NotFoundError:
 def _require_admin(cur: Cursor, principal: Principal, org_id: uuid.UUID) -> None:
     m = membership(cur, principal, org_id)
     if not m.is_member:
-        raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+        raise org_not_found()
     if not m.is_admin:
         raise ForbiddenError(
             "Managing voice configurations requires the org admin or owner role", code="ORG_ADMIN_REQUIRED"

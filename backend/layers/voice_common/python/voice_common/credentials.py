@@ -20,6 +20,7 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -88,40 +89,97 @@ def _secret_store_down(operation: str, exc: Exception) -> ServiceUnavailableErro
     )
 
 
-def _store_secret(name: str, value: str, *, org_id: uuid.UUID | None, service: str) -> str:
-    """Create the secret, or write a new current version of it; returns its ARN."""
+@dataclass(frozen=True)
+class StoredSecret:
+    """A secret write, with what it takes to take it back if the row cannot be saved."""
+
+    arn: str
+    created: bool  # a new secret (undo: delete it)
+    version_id: str | None = None  # the version written over an existing secret
+    previous_version_id: str | None = None  # its AWSCURRENT before (undo: make it current again)
+    restored: bool = False  # brought back from scheduled deletion (undo: schedule it again)
+
+
+def _store_secret(name: str, value: str, *, org_id: uuid.UUID | None, service: str) -> StoredSecret:
+    """Create the secret, or write a new current version of it."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     sm = _sm()
     try:
         try:
-            return str(
-                sm.create_secret(
-                    Name=name,
-                    SecretString=value,
-                    Description=f"module-voice {service} API key ({'org' if org_id else 'platform default'})",
-                    Tags=[
-                        {"Key": "module", "Value": "module-voice"},
-                        {"Key": "scope", "Value": str(org_id or "platform")},
-                        {"Key": "service", "Value": service},
-                    ],
-                )["ARN"]
+            created = sm.create_secret(
+                Name=name,
+                SecretString=value,
+                Description=f"module-voice {service} API key ({'org' if org_id else 'platform default'})",
+                Tags=[
+                    {"Key": "module", "Value": "module-voice"},
+                    {"Key": "scope", "Value": str(org_id or "platform")},
+                    {"Key": "service", "Value": service},
+                ],
             )
+            return StoredSecret(arn=str(created["ARN"]), created=True)
         except ClientError as exc:
             # Exists already, or is scheduled for deletion (a deleted credential): a new version below.
             if _error_code(exc) not in ("ResourceExistsException", "InvalidRequestException"):
                 raise
-        if sm.describe_secret(SecretId=name).get("DeletedDate"):
+        described = sm.describe_secret(SecretId=name)
+        previous = next(
+            (
+                v
+                for v, stages in (described.get("VersionIdsToStages") or {}).items()
+                if "AWSCURRENT" in stages
+            ),
+            None,
+        )
+        restored = bool(described.get("DeletedDate"))
+        if restored:
             sm.restore_secret(SecretId=name)  # the credential was deleted within the recovery window
         try:
-            return str(sm.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+            put = sm.put_secret_value(SecretId=name, SecretString=value)
         except ClientError as exc:
             if _error_code(exc) != "InvalidRequestException":
                 raise
-            sm.restore_secret(SecretId=name)  # scheduled for deletion: bring it back, then write
-            return str(sm.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+            sm.restore_secret(SecretId=name)  # scheduled for deletion meanwhile: bring it back, then write
+            restored = True
+            put = sm.put_secret_value(SecretId=name, SecretString=value)
+        return StoredSecret(
+            arn=str(put["ARN"]),
+            created=False,
+            version_id=str(put["VersionId"]),
+            previous_version_id=previous,
+            restored=restored,
+        )
     except (BotoCoreError, ClientError) as exc:
         raise _secret_store_down("store", exc) from None
+
+
+def _undo_store(stored: StoredSecret) -> None:
+    """Take back a secret write whose row was not saved, so the key in use still matches the row.
+
+    Best effort: the caller is already failing; a failure here is logged (the row, which readers go by,
+    is unchanged either way, and the next save of this credential writes the secret again).
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    sm = _sm()
+    try:
+        if stored.created:
+            sm.delete_secret(SecretId=stored.arn, ForceDeleteWithoutRecovery=True)
+            return
+        if stored.previous_version_id and stored.version_id:
+            sm.update_secret_version_stage(
+                SecretId=stored.arn,
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=stored.previous_version_id,
+                RemoveFromVersionId=stored.version_id,
+            )
+        if stored.restored:
+            sm.delete_secret(SecretId=stored.arn, RecoveryWindowInDays=SECRET_RECOVERY_DAYS)
+    except (BotoCoreError, ClientError) as exc:
+        logger.warning(
+            "could not take back a secret write after a failed save",
+            extra={"error_code": _error_code(exc)},
+        )
 
 
 def _read_secret(arn: str) -> str | None:
@@ -129,7 +187,9 @@ def _read_secret(arn: str) -> str | None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return str(_sm().get_secret_value(SecretId=arn)["SecretString"])
+        # The stage named explicitly (AWS's default anyway): moto's default version does not follow a
+        # moved AWSCURRENT label (_undo_store), and the tests run against moto.
+        return str(_sm().get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])
     except ClientError as exc:
         if _error_code(exc) in ("ResourceNotFoundException", "InvalidRequestException"):
             return None
@@ -305,23 +365,29 @@ def upsert_credential(
         else "(org_id, service_name) WHERE org_id IS NOT NULL"
     )
     with user_tx(principal) as cur:
-        # Serializes writers of this scope+service (and DELETE) across the secret write and the row:
-        # pipelined with the role check, so it costs no round trip.
+        # Serializes writers of this scope+service (and DELETE) across the secret write, the row and the
+        # undo below: pipelined with the role check, so it costs no round trip.
         cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_lock_key(org_id, service),))
         _require_scope_admin(cur, principal, org_id)
-        arn = _store_secret(secret_name(org_id, service), api_key, org_id=org_id, service=service)
-        cur.execute(
-            _UPSERT.format(target=target, columns=COLUMNS),
-            {
-                "org": org_id,
-                "service": service,
-                "arn": arn,
-                "last4": api_key[-4:],
-                "meta": Jsonb(config_metadata) if config_metadata is not None else None,
-                "uid": principal.user_id,
-            },
-        )
-        row = cur.fetchone()
+        stored = _store_secret(secret_name(org_id, service), api_key, org_id=org_id, service=service)
+        try:
+            cur.execute(
+                _UPSERT.format(target=target, columns=COLUMNS),
+                {
+                    "org": org_id,
+                    "service": service,
+                    "arn": stored.arn,
+                    "last4": api_key[-4:],
+                    "meta": Jsonb(config_metadata) if config_metadata is not None else None,
+                    "uid": principal.user_id,
+                },
+            )
+            row = cur.fetchone()
+        except BaseException:
+            # The row is not saved: the secret must not keep a key the row does not describe (its last
+            # 4, its validation state). Undone while the lock is still held, so no writer interleaves.
+            _undo_store(stored)
+            raise
     if row is None:  # pragma: no cover - INSERT .. ON CONFLICT DO UPDATE always returns the row
         raise ConflictError("The credential could not be saved; try again")
     forget_cached_key(org_id, service)

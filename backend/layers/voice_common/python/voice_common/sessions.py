@@ -31,6 +31,7 @@ from access_common.errors import (
 from access_common.identity import Principal
 from access_common.models import CamelModel, CamelResponse
 from access_common.pagination import Page
+from access_common.roles import org_not_found
 
 Status = Literal["pending", "ready", "active", "completed", "failed", "cancelled"]
 # Statuses a user may set with PUT; ready and active belong to start and to the bot.
@@ -279,7 +280,7 @@ def list_sessions(
         )
         check = cur.fetchone() or {}
     if not check.get("is_member"):
-        raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+        raise org_not_found()
     return [], int(check.get("total") or 0)
 
 
@@ -331,7 +332,7 @@ def create_session(principal: Principal, body: SessionCreate) -> dict[str, Any]:
         row = cur.fetchone() or {}
     if row.get("id") is None:
         if not row.get("is_member"):
-            raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+            raise org_not_found()
         _check_refs(row, body.config_id, body.workspace_id)
     return detail(row)
 

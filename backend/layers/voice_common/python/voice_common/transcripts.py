@@ -15,6 +15,7 @@ from access_common.db import user_tx
 from access_common.errors import ForbiddenError, NotFoundError
 from access_common.identity import Principal
 from access_common.pagination import Page
+from access_common.roles import org_not_found
 
 logger = Logger(service="module-voice", child=True)
 
@@ -51,7 +52,7 @@ def list_transcripts(
         cur.execute(_LIST, params)
         rows = cur.fetchall()
         if not rows or not rows[0]["member"]:
-            raise ForbiddenError("You are not a member of this organization", code="NOT_ORG_MEMBER")
+            raise org_not_found()
         rows = [r for r in rows if r["id"] is not None]
         if rows or page.offset == 0:
             total = int(rows[0]["total"]) if rows else 0

@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from access_common.app import principal
-from access_common.errors import ValidationError
 from access_common.models import CamelResponse
 from access_common.responses import ok
 from voice_common import analytics as service
@@ -82,13 +81,7 @@ def regenerate_analytics(session_id: Annotated[uuid.UUID, Path(alias="sessionId"
 
 @router.get("/api/voice/stats", summary="Session statistics of an organization")
 def org_stats(
-    org_id: Annotated[uuid.UUID | None, Query(alias="orgId", description="Required: the org")] = None,
-    org_id_snake: Annotated[uuid.UUID | None, Query(alias="org_id", include_in_schema=False)] = None,
+    org_id: Annotated[uuid.UUID, Query(alias="orgId", description="Organization id")],
 ) -> Response[str]:
     """Session statistics of an org (org members)."""
-    if org_id is not None and org_id_snake is not None and org_id != org_id_snake:
-        raise ValidationError("orgId given twice with different values")
-    org = org_id if org_id is not None else org_id_snake
-    if org is None:
-        raise ValidationError("orgId is required", details=[{"field": "orgId", "message": "required"}])
-    return ok(OrgStats.model_validate(service.org_stats(principal(router), org)).dump())
+    return ok(OrgStats.model_validate(service.org_stats(principal(router), org_id)).dump())

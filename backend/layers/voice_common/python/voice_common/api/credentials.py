@@ -114,17 +114,9 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     return CredentialOut.model_validate(row).dump()
 
 
-def _one_of(camel: Any, snake: Any, name: str) -> Any:
-    """A query parameter given as camelCase or snake_case (not both, differently)."""
-    if camel is not None and snake is not None and camel != snake:
-        raise ValidationError(f"{name} given twice with different values")
-    return camel if camel is not None else snake
-
-
 @router.get("/api/voice/credentials", summary="List the credentials of an org or of the platform")
 def list_credentials(
     org_id: Annotated[uuid.UUID | None, Query(alias="orgId", description="The org's credentials")] = None,
-    org_id_snake: Annotated[uuid.UUID | None, Query(alias="org_id", include_in_schema=False)] = None,
     scope: Annotated[
         Literal["org", "platform"] | None, Query(description="'platform' for the defaults")
     ] = None,
@@ -132,13 +124,12 @@ def list_credentials(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response[str]:
     """An org's credentials (org admins), or with ``scope=platform`` the defaults (platform admins)."""
-    org = _one_of(org_id, org_id_snake, "orgId")
-    if scope == "platform" and org is not None:
+    if scope == "platform" and org_id is not None:
         raise ValidationError("Give either orgId or scope=platform, not both")
-    if scope != "platform" and org is None:
+    if scope != "platform" and org_id is None:
         raise ValidationError("orgId is required (or scope=platform for the platform defaults)")
     page = Page(limit=limit, offset=offset)
-    rows, total = service.list_credentials(principal(router), org, page)
+    rows, total = service.list_credentials(principal(router), org_id, page)
     return ok([_out(r) for r in rows], page=page, total=total)
 
 

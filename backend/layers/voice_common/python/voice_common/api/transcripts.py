@@ -12,7 +12,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import field_validator
 
 from access_common.app import principal
-from access_common.errors import ValidationError
 from access_common.models import CamelResponse
 from access_common.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from access_common.responses import ok
@@ -69,30 +68,18 @@ class TranscriptDeleted(CamelResponse):
     archive_deletion_requested: bool
 
 
-def _one_of(camel: uuid.UUID | None, snake: uuid.UUID | None, name: str) -> uuid.UUID | None:
-    if camel is not None and snake is not None and camel != snake:
-        raise ValidationError(f"{name} given twice with different values")
-    return camel if camel is not None else snake
-
-
 @router.get("/api/voice/transcripts", summary="List an organization's transcripts")
 def list_transcripts(
-    org_id: Annotated[uuid.UUID | None, Query(alias="orgId", description="Required: the org")] = None,
-    org_id_snake: Annotated[uuid.UUID | None, Query(alias="org_id", include_in_schema=False)] = None,
+    org_id: Annotated[uuid.UUID, Query(alias="orgId", description="Organization id")],
     session_id: Annotated[
         uuid.UUID | None, Query(alias="sessionId", description="Only this session's")
     ] = None,
-    session_id_snake: Annotated[uuid.UUID | None, Query(alias="session_id", include_in_schema=False)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response[str]:
     """An org's transcripts, newest first, without text and segments (GET by id has them)."""
-    org = _one_of(org_id, org_id_snake, "orgId")
-    if org is None:
-        raise ValidationError("orgId is required", details=[{"field": "orgId", "message": "required"}])
-    session = _one_of(session_id, session_id_snake, "sessionId")
     page = Page(limit=limit, offset=offset)
-    rows, total = service.list_transcripts(principal(router), org, session, page)
+    rows, total = service.list_transcripts(principal(router), org_id, session_id, page)
     return ok([TranscriptSummary.model_validate(r).dump() for r in rows], page=page, total=total)
 
 
