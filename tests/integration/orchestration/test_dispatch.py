@@ -165,3 +165,19 @@ def test_daily_budget_bounds_the_total_time(daily):
     with pytest.raises(DailyError):
         client.create_room("slow", expires_at=2_000_000_000)
     assert time.monotonic() - started < 1.5
+
+
+def test_one_slow_daily_call_cannot_outlast_the_budget(daily):
+    """The per-call timeout is cut to what is left of the budget: a 5 s read timeout does not apply when
+    only 0.6 s remain, so a Daily that answers after 2 s is given up on, not waited for."""
+    import time
+
+    from voice_common.integrations.daily import DailyClient, DailyError
+
+    daily.latency = 2.0
+    client = DailyClient("k", max_attempts=3, backoff_seconds=0.01, budget_seconds=0.6, read_timeout=5.0)
+    started = time.monotonic()
+    with pytest.raises(DailyError) as err:
+        client.create_room("slow-once", expires_at=2_000_000_000)
+    assert time.monotonic() - started < 1.5
+    assert err.value.status == 502

@@ -199,6 +199,7 @@ def test_watchdog_fails_lost_bots_and_leaves_healthy_sessions(
     monkeypatch.setenv("VOICE_BOT_JOIN_TIMEOUT_SECONDS", "30")
     monkeypatch.setenv("VOICE_BOT_HEARTBEAT_TIMEOUT_SECONDS", "20")
     monkeypatch.setenv("VOICE_SESSION_TIMEOUT_MINUTES", "5")
+    monkeypatch.setenv("VOICE_CANDIDATE_JOIN_TIMEOUT_MINUTES", "2")
     get_settings.cache_clear()
     clock(OFF_HOURS)
 
@@ -222,11 +223,20 @@ def test_watchdog_fails_lost_bots_and_leaves_healthy_sessions(
     endless, t4 = started()
     assert bot_call(endless, "joined", t4).status == 200
     _age(admin_conn, endless, started_at=301)
+    # A bot that heartbeats but never reports the candidate: failed once the candidate join timeout passes.
+    no_show, t5 = started()
+    assert bot_call(no_show, "heartbeat", t5).status == 200
+    _age(admin_conn, no_show, dispatched_at=121)
+    lobby, t6 = started()  # heartbeating, dispatched 119 s ago: still waiting for its candidate
+    assert bot_call(lobby, "heartbeat", t6).status == 200
+    _age(admin_conn, lobby, dispatched_at=119)
 
     result = events_lambda({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}})
 
-    assert result["failed"] >= 4
+    assert result["failed"] >= 5
     expected = {
+        no_show: ("failed", "Candidate never joined: nobody joined within 2 minutes of the dispatch"),
+        lobby: ("ready", None),
         never: ("failed", "Bot lost: no bot joined within 30 s of the dispatch"),
         waiting: ("ready", None),
         silent_ready: ("failed", "Bot lost: no heartbeat for 20 s"),

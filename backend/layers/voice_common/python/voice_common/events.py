@@ -176,10 +176,11 @@ class _Rule:
 
 def _rules() -> list[tuple[_Rule, dict[str, Any]]]:
     s = get_settings()
-    join, beat, longest = (
+    join, beat, longest, no_show = (
         s.bot_join_timeout_seconds,
         s.bot_heartbeat_timeout_seconds,
         s.session_timeout_minutes,
+        s.candidate_join_timeout_minutes,
     )
     return [
         (
@@ -200,6 +201,19 @@ def _rules() -> list[tuple[_Rule, dict[str, Any]]]:
                 f"Bot lost: no heartbeat for {beat} s",
             ),
             {"secs": beat},
+        ),
+        (
+            # A bot that claimed the session and heartbeats, but never reports the candidate in the room:
+            # its own no-show timeout should have ended it; without this the session would stay ready
+            # (and count against the org's concurrency limit) for as long as the bot lives.
+            _Rule(
+                "no_show",
+                "ready",
+                "status = 'ready' AND bot_joined_at IS NULL"
+                " AND coalesce(dispatched_at, updated_at) < now() - make_interval(mins => %(mins)s)",
+                f"Candidate never joined: nobody joined within {no_show} minutes of the dispatch",
+            ),
+            {"mins": no_show},
         ),
         (
             _Rule(

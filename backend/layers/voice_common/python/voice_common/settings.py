@@ -62,6 +62,7 @@ class Settings(BaseModel):
     pool_pickup_timeout_seconds: int = Field(20, ge=1, le=900)
     bot_join_timeout_seconds: int = Field(180, ge=10)
     bot_heartbeat_timeout_seconds: int = Field(60, ge=15)
+    candidate_join_timeout_minutes: int = Field(30, ge=1)
     bot_token_ttl_seconds: int = Field(10800, ge=60)
     daily_room_ttl_seconds: int = Field(86400, ge=300)
     preview_rate_limit_per_minute: int = Field(20, ge=1)

@@ -265,7 +265,7 @@ class DailyClient:
                         url,
                         body=payload,
                         headers=headers,
-                        timeout=self.timeout,
+                        timeout=self._timeout(),  # never past the budget's deadline
                         redirect=False,
                         retries=False,
                     )
