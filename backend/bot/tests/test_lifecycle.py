@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from conftest import BOT_TOKEN, SESSION_ID, ApiServer
 
@@ -80,3 +81,59 @@ async def test_heartbeats_repeat_until_stopped(api_server: ApiServer) -> None:
     assert count >= 4
     assert len(api_server.calls) == count  # stopped means stopped
     assert [c.body["n"] for c in api_server.calls] == list(range(1, count + 1))
+
+
+async def test_heartbeats_keep_a_fixed_cadence_when_answers_are_slow(api_server: ApiServer) -> None:
+    """Each answer takes 60 % of the interval: beats still start every interval (a sleep after each
+    call would space them 1.6 intervals apart)."""
+    interval = 0.2
+    api_server.delay["heartbeat"] = 0.12
+    async with client(api_server) as c:
+        c.start_heartbeats(interval=interval)
+        await asyncio.sleep(interval * 6 + 0.05)
+        await c.stop_heartbeats()
+    starts = [call.at for call in api_server.calls_to("heartbeat")]
+    assert len(starts) >= 6, starts
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(0.15 < gap < 0.26 for gap in gaps), gaps
+    # No drift: the n-th beat is n intervals after the first.
+    assert abs((starts[-1] - starts[0]) - interval * (len(starts) - 1)) < 0.08, starts
+
+
+async def test_heartbeat_that_overruns_skips_to_the_next_slot(api_server: ApiServer) -> None:
+    """An answer slower than the interval: the next beat starts at the next slot of the grid (1.5 intervals
+    of answer -> 2 intervals apart), neither at once (a catch-up burst) nor an interval after the answer."""
+    interval = 0.1
+    api_server.delay["heartbeat"] = 0.15
+    async with client(api_server, timeout=2.0) as c:
+        c.start_heartbeats(interval=interval)
+        await asyncio.sleep(1.0)
+        await c.stop_heartbeats()
+    starts = [call.at for call in api_server.calls_to("heartbeat")]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert len(starts) >= 4, starts
+    assert all(0.175 < gap < 0.225 for gap in gaps), gaps
+
+
+async def test_heartbeat_409_or_410_stops_beating_and_reports_gone(api_server: ApiServer) -> None:
+    for status in (409, 410):
+        api_server.calls.clear()
+        api_server.script["heartbeat"] = [200, status, 200]
+        gone: list[int] = []
+        async with client(api_server) as c:
+            c.start_heartbeats(interval=0.05, on_gone=gone.append)
+            await asyncio.sleep(0.4)  # 8 intervals
+            assert gone == [status]
+            assert len(api_server.calls_to("heartbeat")) == 2  # stopped after the 409/410
+            await c.stop_heartbeats()
+
+
+async def test_heartbeat_other_errors_keep_beating(api_server: ApiServer) -> None:
+    api_server.script["heartbeat"] = [500, 500, 404, 200]
+    gone: list[int] = []
+    async with client(api_server) as c:
+        c.start_heartbeats(interval=0.05, on_gone=gone.append)
+        await asyncio.sleep(0.5)
+        await c.stop_heartbeats()
+    assert gone == []
+    assert len(api_server.calls_to("heartbeat")) >= 5

@@ -2,15 +2,21 @@
 
 Every call carries `Authorization: Bearer <botToken>`, has a per-attempt timeout and is retried with
 backoff on network errors, timeouts, 429 and 5xx. A 4xx other than 429 is final (the server said no).
+
+Heartbeats run on a fixed cadence (a monotonic schedule: a slow answer does not push the next beat later)
+and stop when the API answers 409/410: the session ended or another dispatch superseded this bot, so
+the bot must leave (`on_gone`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
+import math
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +25,10 @@ import aiohttp
 log = logging.getLogger("voice_bot.lifecycle")
 
 HEARTBEAT_INTERVAL_SECONDS = 15.0
+
+# Answers to a heartbeat that mean "this session is no longer yours": 409 SESSION_ENDED / BOT_SUPERSEDED,
+# 410 gone. The bot stops its interview (docs/orchestration.md, bot callbacks).
+SESSION_GONE_STATUSES = frozenset({409, 410})
 
 
 @dataclass(frozen=True)
@@ -108,19 +118,38 @@ class LifecycleClient:
         status: Callable[[], dict[str, Any]] | None = None,
         interval: float = HEARTBEAT_INTERVAL_SECONDS,
         delay: float = 0.0,
+        on_gone: Callable[[int], Awaitable[None] | None] | None = None,
     ) -> None:
-        """Beat every `interval` seconds until stop_heartbeats(), the first after `delay`."""
+        """Beat every `interval` seconds until stop_heartbeats(), the first after `delay`.
+
+        The beats keep a fixed cadence (deadlines on the monotonic clock, not a sleep after each call); a
+        beat that overran whole intervals skips the missed slots rather than bursting. A 409/410 answer
+        ends the loop and calls `on_gone(status)` once.
+        """
         if self._heartbeat_task is not None:
             return
 
         async def loop() -> None:
-            await asyncio.sleep(delay)
+            clock = asyncio.get_running_loop().time  # monotonic
+            due = clock() + delay
             while True:
+                await asyncio.sleep(max(0.0, due - clock()))
+                result: CallResult | None = None
                 try:
-                    await self.heartbeat(status() if status else {})
+                    result = await self.heartbeat(status() if status else {})
                 except Exception:
                     log.exception("heartbeat failed")
-                await asyncio.sleep(interval)
+                if result is not None and result.status in SESSION_GONE_STATUSES:
+                    log.warning("heartbeat answered HTTP %d: the session is no longer ours", result.status)
+                    if on_gone is not None:
+                        outcome = on_gone(result.status)
+                        if inspect.isawaitable(outcome):
+                            await outcome
+                    return
+                due += interval
+                late = clock() - due
+                if late >= 0:  # the beat took longer than the interval: next slot on the same grid
+                    due += (math.floor(late / interval) + 1) * interval
 
         self._heartbeat_task = asyncio.get_running_loop().create_task(loop(), name="bot-heartbeat")
 
