@@ -219,3 +219,44 @@ async def test_first_heartbeat_rejected_means_no_interview(
     assert made == []  # never joined the room
     assert api_server.actions() == ["heartbeat"]
     assert ws_server.connections == 0
+
+
+async def test_heartbeat_409_mid_interview_stops_it_without_reporting(
+    api_server: ApiServer, ws_server: WsServer
+) -> None:
+    """A later heartbeat answered 409 (the session was ended, or another dispatch superseded this bot):
+    the interview stops at once, nothing is reported, no more heartbeats."""
+    settings = FAST.__class__(**{**FAST.__dict__, "heartbeat_interval": 0.1})
+    script = CandidateScript(answers=list(ANSWERS), answer_delay=1.5)  # the full interview takes > 6 s
+    session, _made, _services = make_session(payload(api_server, ws_server), script, settings=settings)
+    loop = asyncio.get_running_loop()
+    run = loop.create_task(session.run())
+    await asyncio.wait_for(session.candidate_joined.wait(), 10)
+    api_server.script["heartbeat"] = [409]
+    refused_at = loop.time()
+    outcome = await asyncio.wait_for(run, 10)
+    elapsed = loop.time() - refused_at
+
+    assert (outcome.status, outcome.reason) == ("rejected", "http_409")
+    assert elapsed < 1.0, elapsed  # left at the next beat, not after the interview
+    assert session.controller.questions_asked == ["q1"]
+    actions = api_server.actions()
+    assert "completed" not in actions and "failed" not in actions
+    beats = len(api_server.calls_to("heartbeat"))
+    await asyncio.sleep(0.3)  # three intervals
+    assert len(api_server.calls_to("heartbeat")) == beats  # the 409 was the last beat
+
+
+async def test_heartbeat_410_before_the_candidate_joins_stops_waiting(
+    api_server: ApiServer, ws_server: WsServer
+) -> None:
+    settings = FAST.__class__(**{**FAST.__dict__, "heartbeat_interval": 0.1, "no_show_timeout": 30.0})
+    api_server.script["heartbeat"] = [200, 200, 410]  # the claim, one beat, then the session is gone
+    session, made, _services = make_session(
+        payload(api_server, ws_server), CandidateScript(join_after=None), settings=settings
+    )
+    outcome = await asyncio.wait_for(session.run(), 10)  # without the 410 it would wait 30 s for a no-show
+
+    assert (outcome.status, outcome.reason) == ("rejected", "http_410")
+    assert made and not made[0].joined
+    assert api_server.actions() == ["heartbeat"] * 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import uuid
@@ -191,12 +192,15 @@ async def test_drain_timeout_cuts_interview_and_returns_message(
 ) -> None:
     client, url = sqs
     send(client, url, payload_dict(api_server.url, ws_server.url))
-    factory = Factory(CandidateScript(answers=list(ANSWERS), answer_delay=1.0))
-    worker = StandbyWorker(url, sqs=client, settings=settings(drain_timeout=0.3), session_factory=factory)
-    task = asyncio.get_running_loop().create_task(worker.run())
+    factory = Factory(CandidateScript(answers=list(ANSWERS), answer_delay=1.0))  # > 4 s to finish
+    worker = StandbyWorker(url, sqs=client, settings=settings(drain_timeout=2.0), session_factory=factory)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(worker.run())
     await asyncio.wait_for(factory_joined(factory), 10)
     worker.request_shutdown()
+    stopping_at = loop.time()
     await asyncio.wait_for(task, 15)
+    assert loop.time() - stopping_at < 2.0 + 0.3  # the whole wind-down fits in the drain budget
 
     handled = worker.handled[0]
     assert handled.disposition == "returned"
@@ -313,3 +317,157 @@ async def test_protection_failure_never_stops_an_interview(
     assert worker.handled[0].outcome is not None and worker.handled[0].outcome.status == "completed"
     assert protection.enabled is False
     assert await TaskProtection("").set(True) is False  # outside ECS: a no-op
+
+
+async def test_drain_budget_bounds_a_wind_down_that_hangs(
+    sqs: tuple[Any, str], api_server: ApiServer, ws_server: WsServer
+) -> None:
+    """The /failed report hangs: the bot still stops within the drain budget and returns the message."""
+    client, url = sqs
+    send(client, url, payload_dict(api_server.url, ws_server.url))
+    api_server.delay["failed"] = 3.0
+    factory = Factory(CandidateScript(answers=list(ANSWERS), answer_delay=1.0))
+    worker = StandbyWorker(url, sqs=client, settings=settings(drain_timeout=2.0), session_factory=factory)
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(worker.run())
+    await asyncio.wait_for(factory_joined(factory), 10)
+    worker.request_shutdown()
+    stopping_at = loop.time()
+    await asyncio.wait_for(task, 15)
+    assert loop.time() - stopping_at < 2.0 + 0.3
+
+    handled = worker.handled[0]
+    assert handled.disposition == "returned"
+    assert handled.outcome is not None and handled.outcome.reason == "bot_terminated"
+    assert [c.body["reason"] for c in api_server.calls_to("failed")] == ["bot_terminated"]  # tried once
+    assert counts(client, url) == (1, 0)
+    beats = len(api_server.calls_to("heartbeat"))
+    await asyncio.sleep(0.5)  # heartbeats (every 0.2 s) were stopped with the session
+    assert len(api_server.calls_to("heartbeat")) == beats
+
+
+def test_drain_timeout_setting_defaults_below_the_ecs_stop_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    from voice_bot.config import ECS_STOP_TIMEOUT_SECONDS, ConfigError
+
+    monkeypatch.delenv("BOT_DRAIN_TIMEOUT_SECONDS", raising=False)
+    assert StandbySettings.from_env().drain_timeout == 110.0
+    assert StandbySettings().drain_timeout == 110.0
+    assert StandbySettings().drain_timeout < ECS_STOP_TIMEOUT_SECONDS
+    monkeypatch.setenv("BOT_DRAIN_TIMEOUT_SECONDS", "45")
+    assert StandbySettings.from_env().drain_timeout == 45.0
+    for bad in ("0", "-5", "nan", "soon"):
+        monkeypatch.setenv("BOT_DRAIN_TIMEOUT_SECONDS", bad)
+        with pytest.raises(ConfigError, match="BOT_DRAIN_TIMEOUT_SECONDS"):
+            StandbySettings.from_env()
+
+
+def two_requests(api: ApiServer, ws: WsServer) -> tuple[dict[str, Any], dict[str, Any]]:
+    first = payload_dict(api.url, ws.url)
+    first["sessionId"] = str(uuid.uuid4())
+    second = payload_dict(api.url, ws.url)
+    second["sessionId"] = str(uuid.uuid4())
+    return first, second
+
+
+async def test_interview_crash_is_reported_and_the_worker_keeps_serving(
+    sqs: tuple[Any, str],
+    api_server: ApiServer,
+    ws_server: WsServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first session's run() raises in its wind-down (after the interview): the worker logs it without
+    the exception's text (it carries the bot token here), stops that session's heartbeats, reports it
+    failed, deletes its message and serves the next request."""
+    client, url = sqs
+    first, second = two_requests(api_server, ws_server)
+    send(client, url, first)
+    send(client, url, second)
+    token = first["botToken"]
+    inner = Factory(CandidateScript(answers=list(ANSWERS)))
+
+    def factory(payload: BotPayload) -> InterviewSession:
+        session = inner(payload)
+        if payload.session_id == first["sessionId"]:
+
+            async def flush(timeout: float) -> bool:
+                raise RuntimeError(f"cannot reach {payload.websocket_url}?token={token}")
+
+            session.publisher.flush = flush  # type: ignore[method-assign]
+        return session
+
+    worker = StandbyWorker(url, sqs=client, settings=settings(max_interviews=2), session_factory=factory)
+    with caplog.at_level(logging.INFO, logger="voice_bot"):
+        await asyncio.wait_for(worker.run(), 30)
+
+    assert [(h.session_id, h.disposition) for h in worker.handled] == [
+        (first["sessionId"], "deleted"),
+        (second["sessionId"], "deleted"),
+    ]
+    crashed, served = (h.outcome for h in worker.handled)
+    assert crashed is not None and (crashed.status, crashed.reason) == ("failed", "bot_error: RuntimeError")
+    assert served is not None and served.status == "completed"
+    failed = [c for c in api_server.calls_to("failed") if first["sessionId"] in c.path]
+    assert [c.body["reason"] for c in failed] == ["bot_error: RuntimeError"]
+    assert not [c for c in api_server.calls_to("completed") if first["sessionId"] in c.path]
+    assert counts(client, url) == (0, 0)
+    # The crashed session beats no more (its interval is 0.2 s).
+    first_beats = [c for c in api_server.calls_to("heartbeat") if first["sessionId"] in c.path]
+    await asyncio.sleep(0.5)
+    assert [c for c in api_server.calls_to("heartbeat") if first["sessionId"] in c.path] == first_beats
+    assert all(c.at <= failed[0].at for c in first_beats)
+    # Logged, by type and place, never with the exception's text.
+    crash_logs = [r.getMessage() for r in caplog.records if "crashed" in r.getMessage()]
+    assert crash_logs and "RuntimeError" in crash_logs[0]
+    assert not any(token in r.getMessage() for r in caplog.records)
+
+
+async def test_crash_before_the_candidate_joined_returns_the_message(
+    sqs: tuple[Any, str], api_server: ApiServer, ws_server: WsServer
+) -> None:
+    """run() raises at the claim (a bot-side bug, nothing reported): the message goes back at once and
+    the next receive (here the same bot) runs the interview."""
+    client, url = sqs
+    body = payload_dict(api_server.url, ws_server.url)
+    send(client, url, body)
+    inner = Factory(CandidateScript(answers=list(ANSWERS)))
+
+    def factory(payload: BotPayload) -> InterviewSession:
+        session = inner(payload)
+        if len(inner.sessions) == 1:
+
+            async def heartbeat(body: dict[str, Any] | None = None) -> Any:
+                raise KeyError("unexpected")
+
+            session.lifecycle.heartbeat = heartbeat  # type: ignore[method-assign]
+        return session
+
+    worker = StandbyWorker(url, sqs=client, settings=settings(max_interviews=2), session_factory=factory)
+    await asyncio.wait_for(worker.run(), 30)
+
+    assert [h.disposition for h in worker.handled] == ["returned", "deleted"]
+    crashed, served = (h.outcome for h in worker.handled)
+    assert crashed is not None and (crashed.status, crashed.reason) == ("crashed", "bot_error: KeyError")
+    assert served is not None and served.status == "completed"
+    assert api_server.actions().count("failed") == 0  # nothing reported for the crash
+    assert api_server.actions().count("completed") == 1
+    assert counts(client, url) == (0, 0)
+
+
+async def test_session_setup_error_returns_the_message_and_keeps_polling(
+    sqs: tuple[Any, str], api_server: ApiServer, ws_server: WsServer
+) -> None:
+    client, url = sqs
+    send(client, url, payload_dict(api_server.url, ws_server.url))
+    inner = Factory(CandidateScript(answers=list(ANSWERS)))
+    attempts: list[str] = []
+
+    def factory(payload: BotPayload) -> InterviewSession:
+        attempts.append(payload.session_id)
+        if len(attempts) == 1:
+            raise OSError("no file descriptors left")
+        return inner(payload)
+
+    worker = StandbyWorker(url, sqs=client, settings=settings(max_interviews=2), session_factory=factory)
+    await asyncio.wait_for(worker.run(), 30)
+    assert [h.disposition for h in worker.handled] == ["returned", "deleted"]
+    assert counts(client, url) == (0, 0)

@@ -15,10 +15,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from voice_bot.config import ConfigError, load_payload
+from voice_bot.config import BotPayload, ConfigError, drain_timeout_from_env, load_payload
 from voice_bot.health import HealthBeacon, check
+
+if TYPE_CHECKING:
+    from voice_bot.session import InterviewSession
 
 log = logging.getLogger("voice_bot")
 
@@ -39,30 +43,48 @@ def configure_logging() -> None:
         pass
 
 
-async def run_task(payload_file: str | None) -> int:
-    from voice_bot.session import InterviewSession
+async def run_task(
+    payload_file: str | None,
+    *,
+    session_factory: Callable[[BotPayload], InterviewSession] | None = None,
+    drain_timeout: float | None = None,
+) -> int:
+    """One interview. SIGTERM/SIGINT: before the candidate joined, stop at once (nothing reported); an
+    interview in progress may finish within the drain budget (BOT_DRAIN_TIMEOUT_SECONDS), else it is cut
+    ("bot_terminated") so that the transcript flush and the report fit in the budget too
+    (session.drain_interview)."""
+    from voice_bot.session import InterviewSession, drain_interview
 
     payload = load_payload(payload_file)
+    budget = drain_timeout if drain_timeout is not None else drain_timeout_from_env()
     beacon = HealthBeacon()
     beacon.start()
-    session = InterviewSession(payload)
+    session = (session_factory or InterviewSession)(payload)
     loop = asyncio.get_running_loop()
-
-    pending: set[asyncio.Task[None]] = set()
+    interview = loop.create_task(session.run(), name="interview")
+    draining: list[asyncio.Task[None]] = []
 
     def on_signal() -> None:
-        # A task bot has nowhere to hand the interview back to: stop before it begins, or let it finish.
-        if not session.started:
-            task = loop.create_task(session.abort("shutdown"))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+        if draining or interview.done():
+            return
+        log.info("session %s: SIGTERM; winding down within %.0f s", payload.session_id, budget)
+        draining.append(loop.create_task(drain_interview(session, interview, budget), name="drain"))
 
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
         loop.add_signal_handler(sig, on_signal)
     try:
-        outcome = await session.run()
+        await asyncio.wait({interview})
+        if draining:
+            await draining[0]
     finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
         await beacon.stop()
+    if interview.cancelled():
+        log.error("interview %s: cut at the drain deadline", payload.session_id)
+        return 1
+    outcome = interview.result()  # a crash propagates: exit 1 with the traceback, ECS reports the task
     log.info("interview %s: %s (%s)", payload.session_id, outcome.status, outcome.reason)
     return 0 if outcome.status in ("completed", "rejected", "aborted") else 1
 

@@ -7,6 +7,7 @@ shapes the documents show (snake_case config_json, camelCase payload). Nothing h
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,13 @@ DEFAULT_SYSTEM_PROMPT = "You are a friendly, professional interviewer conducting
 STT_PROVIDERS = ("deepgram", "whisper", "moonshine")
 TTS_PROVIDERS = ("cartesia", "kokoro", "piper")
 LLM_PROVIDERS = ("openai", "openai_compatible")
+
+# SIGTERM -> exit budget (BOT_DRAIN_TIMEOUT_SECONDS). ECS kills the container stopTimeout seconds after
+# SIGTERM (120 s in infrastructure/ecs.tf, Fargate's maximum); the default leaves 10 s of margin.
+DEFAULT_DRAIN_TIMEOUT_SECONDS = 110.0
+ECS_STOP_TIMEOUT_SECONDS = 120.0
+
+log = logging.getLogger("voice_bot.config")
 
 
 class ConfigError(ValueError):
@@ -295,3 +303,19 @@ def env_float(name: str, default: float) -> float:
         return float(value)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number") from exc
+
+
+def drain_timeout_from_env() -> float:
+    """BOT_DRAIN_TIMEOUT_SECONDS: seconds from SIGTERM until the bot has wound its interview down and exits
+    (the interview ends, the transcript is flushed and the outcome reported within it). Default 110."""
+    value = env_float("BOT_DRAIN_TIMEOUT_SECONDS", DEFAULT_DRAIN_TIMEOUT_SECONDS)
+    if not value > 0:  # also NaN
+        raise ConfigError("BOT_DRAIN_TIMEOUT_SECONDS must be a positive number of seconds")
+    if value >= ECS_STOP_TIMEOUT_SECONDS:
+        log.warning(
+            "BOT_DRAIN_TIMEOUT_SECONDS=%s is not below the ECS stopTimeout (%ss): the container may be "
+            "killed before the interview is reported",
+            value,
+            ECS_STOP_TIMEOUT_SECONDS,
+        )
+    return value

@@ -5,6 +5,11 @@ heartbeats start at once (the orchestrator reads the first one as "a bot picked 
 are built from config_json with keys from Secrets Manager, the bot joins the room and waits for the
 candidate; the candidate joining calls /joined and starts the interview; at the end the transcript is
 flushed (every segment acknowledged, or a timeout) and /completed or /failed is reported.
+
+A later heartbeat answered 409/410 (the session ended, or another dispatch superseded this bot) stops the
+interview at once without reporting (outcome "rejected"). SIGTERM is handled by `drain_interview` (both
+modes): an interview in progress may finish within the drain budget, otherwise it is cut
+("bot_terminated") early enough that the transcript flush and the report fit in the budget too.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voice_bot.config import BotPayload, ConfigError, env_float
-from voice_bot.lifecycle import HEARTBEAT_INTERVAL_SECONDS, LifecycleClient
+from voice_bot.lifecycle import HEARTBEAT_INTERVAL_SECONDS, CallResult, LifecycleClient
 from voice_bot.secrets import SecretResolver
 from voice_bot.services import ServiceBundle, build_services
 from voice_bot.transcript import TranscriptPublisher, TranscriptRecorder
@@ -30,6 +35,9 @@ REJECTING_STATUSES = frozenset({401, 403, 404, 409, 410})
 
 AUDIO_IN_SAMPLE_RATE = 16000
 AUDIO_OUT_SAMPLE_RATE = 24000
+
+# Of a drain budget, the share kept for the final /failed report after the transcript flush.
+REPORT_RESERVE_SECONDS = 5.0
 
 TransportFactory = Callable[[BotPayload], Any]
 ServicesFactory = Callable[[BotPayload], Any]  # async (payload) -> ServiceBundle
@@ -57,7 +65,9 @@ class SessionSettings:
 @dataclass(frozen=True)
 class InterviewOutcome:
     # "completed" | "failed" (reported to the API) | "aborted" (stopped before the interview began, nothing
-    # reported: the request goes back to the queue) | "rejected" (the API wants no bot: nothing reported)
+    # reported: the request goes back to the queue) | "rejected" (the API wants no bot, or a later
+    # heartbeat said the session is no longer this bot's: nothing reported) | "crashed" (standby only: run()
+    # raised and nothing could be reported; the request goes back to the queue)
     status: str
     reason: str
     segments: int = 0
@@ -163,10 +173,14 @@ class InterviewSession:
         self.recorder.add_sink(self.publisher.publish)
         self.controller: Any = None
         self.transport: Any = None
+        self.pipeline: Any = None
         self._worker: Any = None
         self._candidate_id: str | None = None
         self._join_claimed = False
         self._aborted: str | None = None
+        self._gone: int | None = None  # HTTP status of a heartbeat that said the session is not ours
+        self._flush_timeout = self.settings.flush_timeout
+        self._background: set[asyncio.Task[Any]] = set()
         self._no_show = False
         self._failure: str | None = None
         self._joined_at: float | None = None
@@ -187,12 +201,49 @@ class InterviewSession:
         return self.controller.status()
 
     # -- control -----------------------------------------------------------------------------------
-    async def abort(self, reason: str = "shutdown") -> None:
+    async def abort(self, reason: str = "shutdown", *, flush_timeout: float | None = None) -> None:
         """Stop the session. Before the candidate joined nothing is reported (outcome "aborted": the
-        request can go back to the queue); after that the session is reported failed with `reason`."""
+        request can go back to the queue); after that the session is reported failed with `reason`.
+        `flush_timeout` caps the wait for transcript acks in the wind-down (a drain budget)."""
         self._aborted = reason
+        if flush_timeout is not None:
+            self._flush_timeout = min(self._flush_timeout, flush_timeout)
         if self._worker is not None:
             await self._worker.cancel(reason=reason)
+
+    @property
+    def _stopping(self) -> bool:
+        return self._aborted is not None or self._gone is not None
+
+    def _on_session_gone(self, status: int) -> None:
+        """A heartbeat answered 409/410: the session ended or another bot has it. Leave, report nothing."""
+        self._gone = status
+        log.warning("session %s: heartbeat answered %d; leaving", self.payload.session_id, status)
+        if self._worker is not None:
+            # Not awaited here: this runs inside the heartbeat task, which the wind-down cancels.
+            cancel = self._worker.cancel(reason=f"session_gone_{status}")
+            task = asyncio.get_running_loop().create_task(cancel)
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Release what a session holds (heartbeats, WebSocket, HTTP) after it could not finish normally;
+        safe to call more than once, never raises."""
+        for step in (self.lifecycle.stop_heartbeats, self.publisher.close, self.lifecycle.close):
+            try:
+                await step()
+            except Exception as exc:  # each step runs even if another failed
+                log.warning("session %s: cleanup failed: %s", self.payload.session_id, type(exc).__name__)
+
+    async def report_crash(self, exc: BaseException) -> CallResult:
+        """After run() raised: stop everything, then report the session failed (`bot_error: <type>`)."""
+        await self.close()
+        try:
+            return await self.lifecycle.failed(
+                f"bot_error: {type(exc).__name__}", {"segments": len(self.recorder.segments)}
+            )
+        finally:
+            await self.lifecycle.close()
 
     async def _end_now(self, reason: Any) -> None:
         if self._worker is not None:
@@ -242,7 +293,10 @@ class InterviewSession:
             self.finished.set()
             return InterviewOutcome("rejected", f"http_{first.status}")
         self.lifecycle.start_heartbeats(
-            self._status, self.settings.heartbeat_interval, delay=self.settings.heartbeat_interval
+            self._status,
+            self.settings.heartbeat_interval,
+            delay=self.settings.heartbeat_interval,
+            on_gone=self._on_session_gone,
         )
         self.publisher.start()
         try:
@@ -258,14 +312,33 @@ class InterviewSession:
         return outcome
 
     async def _run_pipeline(self) -> None:
-        from pipecat.pipeline.worker import PipelineParams, PipelineWorker
         from pipecat.workers.runner import WorkerRunner
+
+        services = await self._services_factory(self.payload)
+        if self._stopping:
+            return
+        self.build(services)
+        watchdog = asyncio.get_running_loop().create_task(self._no_show_watchdog())
+        try:
+            if self._stopping:
+                return
+            runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
+            await runner.add_workers(self._worker)
+            if self._stopping:
+                return
+            await runner.run()
+        finally:
+            watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watchdog
+
+    def build(self, services: ServiceBundle) -> None:
+        """The transport (not connected yet), the controller, the pipeline and its worker, with the
+        transport's participant events wired to this session."""
+        from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 
         from voice_bot.interview import BotSpeechTap, InterviewController
 
-        services = await self._services_factory(self.payload)
-        if self._aborted:
-            return
         self.transport = self._transport_factory(self.payload)
         self.controller = InterviewController(
             self.payload.config,
@@ -275,11 +348,11 @@ class InterviewSession:
             on_end=self._end_now,
         )
         tap = BotSpeechTap(self.recorder)
-        pipeline = build_pipeline(
+        self.pipeline = build_pipeline(
             self.transport, services, self.controller, tap, vad_stop_secs=self.settings.vad_stop_secs
         )
         self._worker = PipelineWorker(
-            pipeline,
+            self.pipeline,
             params=PipelineParams(
                 audio_in_sample_rate=AUDIO_IN_SAMPLE_RATE, audio_out_sample_rate=AUDIO_OUT_SAMPLE_RATE
             ),
@@ -314,20 +387,6 @@ class InterviewSession:
                     self._failure = f"provider_error: {processor}"
                     await self._worker.cancel(reason="provider_error")
 
-        watchdog = asyncio.get_running_loop().create_task(self._no_show_watchdog())
-        try:
-            if self._aborted:
-                return
-            runner = WorkerRunner(handle_sigint=False, handle_sigterm=False)
-            await runner.add_workers(self._worker)
-            if self._aborted:
-                return
-            await runner.run()
-        finally:
-            watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
-
     async def _no_show_watchdog(self) -> None:
         try:
             await asyncio.wait_for(self.candidate_joined.wait(), self.settings.no_show_timeout)
@@ -346,14 +405,19 @@ class InterviewSession:
         if self._joined_task is not None:
             with contextlib.suppress(Exception):
                 await self._joined_task
-        flushed = await self.publisher.flush(self.settings.flush_timeout)
-        if not flushed:
+        if self._gone is not None:
+            flushed = False  # the session is closed to this bot: its segments would not be accepted
+        else:
+            flushed = await self.publisher.flush(self._flush_timeout)
+        if not flushed and self._gone is None:
             log.warning(
                 "session %s: %d segments unacknowledged", self.payload.session_id, len(self.publisher.unacked)
             )
         await self.lifecycle.stop_heartbeats()
 
-        if self._aborted and not self.started:
+        if self._gone is not None:
+            outcome = InterviewOutcome("rejected", f"http_{self._gone}", segments, asked, duration, flushed)
+        elif self._aborted and not self.started:
             outcome = InterviewOutcome("aborted", self._aborted, segments, asked, duration, flushed)
         elif self._failure:
             outcome = InterviewOutcome("failed", self._failure, segments, asked, duration, flushed)
@@ -381,3 +445,43 @@ class InterviewSession:
         await self.publisher.close()
         await self.lifecycle.close()
         return outcome
+
+
+def split_drain_budget(budget: float, flush_timeout: float) -> tuple[float, float]:
+    """(how long the interview may still run, how long the transcript flush may take) out of a drain
+    budget; the rest (REPORT_RESERVE_SECONDS, a quarter of a small budget) is for the final report."""
+    report = min(REPORT_RESERVE_SECONDS, budget / 4)
+    flush = min(flush_timeout, budget / 4)
+    return budget - report - flush, flush
+
+
+async def drain_interview(
+    session: InterviewSession, interview: asyncio.Task[InterviewOutcome], budget: float
+) -> None:
+    """SIGTERM: wind the session down within `budget` seconds (its task `interview` ends by then).
+
+    Before the candidate joined, the session is aborted at once (nothing reported: a standby bot returns
+    the request to the queue). An interview in progress may finish on its own; when it cannot within the
+    budget it is cut (`failed: bot_terminated`) early enough for the transcript flush and the report to fit.
+    Should even the wind-down overrun the budget, the interview task is cancelled (its result is then a
+    CancelledError) and the session's resources released: the bot must exit before ECS kills it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + budget
+    sid = session.payload.session_id
+    if not session.started:
+        await session.abort("shutdown")
+    else:
+        run_for, flush_for = split_drain_budget(budget, session.settings.flush_timeout)
+        done, _ = await asyncio.wait({interview}, timeout=run_for)
+        if done:
+            return
+        log.warning("session %s: drain budget (%.0f s) reached; ending the interview", sid, budget)
+        await session.abort("bot_terminated", flush_timeout=flush_for)
+    done, _ = await asyncio.wait({interview}, timeout=max(0.0, deadline - loop.time()))
+    if done:
+        return
+    log.error("session %s: the wind-down overran the drain budget; stopping it", sid)
+    interview.cancel()
+    await asyncio.wait({interview})
+    await session.close()

@@ -7,8 +7,16 @@ Message handling (at-least-once, never lost):
 - when the interview has ended (completed or failed, reported to the API), the message is deleted;
 - SIGTERM/SIGINT: stop polling. An interview whose candidate has not joined yet is cancelled and its
   message returned to the queue at once (visibility 0) for another bot; an interview in progress is
-  allowed to finish (optionally bounded by `drain_timeout`, after which it is cut, reported failed and
-  its message returned, so the API decides). A message received while shutting down goes straight back.
+  allowed to finish within `drain_timeout` (BOT_DRAIN_TIMEOUT_SECONDS, default 110 s, below ECS's 120 s
+  stopTimeout), else it is cut early enough to flush and report inside that budget (failed
+  "bot_terminated") and its message returned, so the API decides. A message received while shutting
+  down goes straight back.
+- an interview that crashes (its `run()` raises) never stops the worker: the error is logged (its type
+  and frames only: an exception's text may carry a URL with the bot token), the session's heartbeats and
+  connections are closed, and the worker goes back to polling. Crashed before the candidate joined: the
+  message is returned at once for another bot (nothing reported; the queue's DLQ bounds a request that
+  always crashes). Crashed during the interview: reported failed "bot_error: <type>"; the message is
+  deleted once the API answered the report, returned when it could not be reached.
 - a crash of this process leaves the message invisible only until its visibility expires; then another
   bot receives it.
 - while an interview runs the task is protected from ECS scale-in (voice_bot.protection), so the pool
@@ -23,13 +31,20 @@ import datetime as dt
 import logging
 import signal
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from voice_bot.config import BotPayload, ConfigError, env_float
+from voice_bot.config import (
+    DEFAULT_DRAIN_TIMEOUT_SECONDS,
+    BotPayload,
+    ConfigError,
+    drain_timeout_from_env,
+    env_float,
+)
 from voice_bot.protection import TaskProtection
-from voice_bot.session import InterviewOutcome, InterviewSession
+from voice_bot.session import InterviewOutcome, InterviewSession, drain_interview
 
 log = logging.getLogger("voice_bot.standby")
 
@@ -40,17 +55,16 @@ SessionFactory = Callable[[BotPayload], InterviewSession]
 class StandbySettings:
     visibility_timeout: int = 120
     wait_time_seconds: int = 20
-    drain_timeout: float | None = None  # None: an interview in progress always finishes
+    drain_timeout: float = DEFAULT_DRAIN_TIMEOUT_SECONDS  # SIGTERM -> interview wound down and reported
     max_request_age: float = 900.0  # older BOT_REQUESTs were surely handed to a fresh task by now
     max_interviews: int | None = None  # stop after this many (tests, benchmarks); None = forever
 
     @classmethod
     def from_env(cls) -> StandbySettings:
-        drain = env_float("BOT_DRAIN_TIMEOUT_SECONDS", 0.0)
         return cls(
             visibility_timeout=int(env_float("BOT_VISIBILITY_TIMEOUT_SECONDS", 120)),
             wait_time_seconds=int(env_float("BOT_WAIT_TIME_SECONDS", 20)),
-            drain_timeout=drain or None,
+            drain_timeout=drain_timeout_from_env(),
             max_request_age=env_float("BOT_MAX_REQUEST_AGE_SECONDS", 900.0),
         )
 
@@ -155,7 +169,11 @@ class StandbyWorker:
                 continue
             for message in messages:
                 self.idle.clear()
-                await self.handle(message)
+                try:
+                    await self.handle(message)
+                except Exception as exc:  # an SQS call failed: the message reappears after its visibility
+                    log.error("handling message %s failed: %s", message.get("MessageId"), describe(exc))
+                    await asyncio.sleep(1.0)
         log.info("standby bot stopped")
 
     async def handle(self, message: dict[str, Any]) -> HandledMessage:
@@ -182,7 +200,14 @@ class StandbyWorker:
                 HandledMessage(message_id, payload.session_id, "rejected", received_at=received_at)
             )
 
-        session = self.session_factory(payload)
+        try:
+            session = self.session_factory(payload)
+        except Exception as exc:
+            log.error("session %s: could not set up the interview: %s", payload.session_id, describe(exc))
+            await self._set_visibility(receipt, 0)
+            return self._done(
+                HandledMessage(message_id, payload.session_id, "returned", received_at=received_at)
+            )
         self.current = session
         self.busy.set()
         await self.protection.set(True)
@@ -191,6 +216,7 @@ class StandbyWorker:
         returned = False
         try:
             returned = await self._supervise(session, interview)
+            outcome = await self._outcome(session, interview)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -198,8 +224,7 @@ class StandbyWorker:
             self.current = None
             self.busy.clear()
             await self.protection.set(False)
-        outcome = interview.result()
-        if returned or outcome.status == "aborted":
+        if returned or outcome.status in ("aborted", "crashed"):
             await self._set_visibility(receipt, 0)
             disposition = "returned"
         else:
@@ -211,7 +236,8 @@ class StandbyWorker:
         return self._done(HandledMessage(message_id, payload.session_id, disposition, outcome, received_at))
 
     async def _supervise(self, session: InterviewSession, interview: asyncio.Task[InterviewOutcome]) -> bool:
-        """Wait for the interview; on shutdown hand it back or let it finish. True = return the message."""
+        """Wait for the interview; on shutdown hand it back or let it finish within the drain budget.
+        True = return the message (the interview was cut short)."""
         stop = asyncio.get_running_loop().create_task(self._shutdown.wait())
         try:
             await asyncio.wait({interview, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -219,19 +245,38 @@ class StandbyWorker:
             stop.cancel()
         if interview.done():
             return False
+        started = session.started
+        await drain_interview(session, interview, self.settings.drain_timeout)
+        if interview.cancelled():
+            return True  # the wind-down overran the budget: the API decides (heartbeat timeout or report)
+        if not started:
+            return False  # the outcome says: "aborted" goes back, a session reported failed meanwhile not
+        # A crash is _outcome's to judge; a cut interview was reported failed "bot_terminated".
+        return interview.exception() is None and interview.result().reason == "bot_terminated"
+
+    async def _outcome(
+        self, session: InterviewSession, interview: asyncio.Task[InterviewOutcome]
+    ) -> InterviewOutcome:
+        """The interview's outcome; a crash becomes "failed" (reported, if it had begun) or "crashed"
+        (before the candidate joined: nothing reported, the message goes back to the queue)."""
+        sid = session.payload.session_id
+        if interview.cancelled():
+            log.error("session %s: cut at the drain deadline before it was reported", sid)
+            await session.close()
+            return InterviewOutcome("failed", "bot_terminated", transcript_flushed=False)
+        exc = interview.exception()
+        if exc is None:
+            return interview.result()
+        log.error("session %s: interview crashed: %s", sid, describe(exc))
         if not session.started:
-            await session.abort("shutdown")
-            outcome = await interview
-            return outcome.status == "aborted"
-        # In progress: finish it (bounded by the drain timeout, if any).
-        try:
-            await asyncio.wait_for(asyncio.shield(interview), self.settings.drain_timeout)
-            return False
-        except TimeoutError:
-            log.warning("drain timeout: cutting session %s short", session.payload.session_id)
-            await session.abort("bot_terminated")
-            await interview
-            return True
+            await session.close()
+            return InterviewOutcome("crashed", f"bot_error: {type(exc).__name__}", transcript_flushed=False)
+        report = await session.report_crash(exc)
+        reason = f"bot_error: {type(exc).__name__}"
+        segments = len(session.recorder.segments)
+        # No answer at all from the API: keep the request (returned) rather than lose the failure report.
+        status = "failed" if report.status is not None else "crashed"
+        return InterviewOutcome(status, reason, segments, transcript_flushed=False)
 
     async def _keep_invisible(self, receipt: str) -> None:
         period = max(1.0, self.settings.visibility_timeout / 3)
@@ -257,3 +302,11 @@ class StandbyWorker:
     def _done(self, handled: HandledMessage) -> HandledMessage:
         self.handled.append(handled)
         return handled
+
+
+def describe(exc: BaseException) -> str:
+    """An exception for the log without its message (which may carry a URL with a token or a key):
+    its type and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)[-4:]
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames))
+    return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
