@@ -33,7 +33,10 @@ async def test_piper_speaks_the_interview(api_server: ApiServer, ws_server: WsSe
         ws_server.url,
         voice={"provider": "piper", "voice_id": "en_US-joe-medium", "speed": 1.0},
         initial_message="Hello, and thank you for joining this interview today.",
-        interview={"questions": [{"id": "q1", "text": "What is your favourite programming language?"}]},
+        interview={
+            "questions": [{"id": "q1", "text": "What is your favourite programming language?"}],
+            "closing_message": "Thanks, goodbye.",
+        },
     )
     body["secretArns"] = {}  # a self-hosted voice needs no key
     payload = BotPayload.from_dict(body)
@@ -57,6 +60,14 @@ async def test_piper_speaks_the_interview(api_server: ApiServer, ws_server: WsSe
     # 9 words of speech: between ~1.5 s and 8 s is plausible; silence or a stub would fail.
     assert 1.5 < seconds < 8.0, seconds
     assert rms(pcm) > 300, rms(pcm)
-    # Each spoken line got its own audio, and the longer question is not shorter than a short closing.
+    # Each spoken line got its own audio, and its length follows the text: the six-word question lasts
+    # longer than the two-word closing (a stub returning fixed-size audio would fail this).
+    assert output.utterances == [
+        "Hello, and thank you for joining this interview today.",
+        "What is your favourite programming language?",
+        "Thanks, goodbye.",
+    ]
     assert len(output.audio) == 3
     assert all(rms(chunk) > 300 for chunk, _ in output.audio)
+    question, closing = (len(chunk) / 2 / r for chunk, r in output.audio[1:])
+    assert question > closing * 1.3, (question, closing)
