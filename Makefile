@@ -135,7 +135,8 @@ tools-venv: $(TOOLS_STAMP)
 checkov: $(TOOLS_STAMP)
 	$(TOOLS_VENV)/bin/checkov --directory infrastructure --framework terraform --quiet --compact --skip-download
 
-bench: $(STAMP)
+# The bot pickup rows run backend/bot/bench_pickup.py with .venv-bot: build it, or they are skipped.
+bench: $(STAMP) $(BOT_STAMP)
 	$(PY) -m tests.bench $(BENCH_ARGS)
 
 # docs/openapi.json from the handlers; tests/contract/test_openapi.py fails when it is stale.
