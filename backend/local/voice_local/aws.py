@@ -156,7 +156,7 @@ def _clients(endpoint_url: str, region: str) -> dict[str, Any]:
     )
     return {
         name: session.client(name, endpoint_url=endpoint_url)
-        for name in ("dynamodb", "s3", "sqs", "secretsmanager", "ecs", "events", "ec2")
+        for name in ("dynamodb", "s3", "sqs", "secretsmanager", "ecs", "events", "ec2", "kms")
     }
 
 
@@ -209,6 +209,16 @@ def _secret(sm: Any, name: str, value: str) -> str:
         return str(sm.create_secret(Name=name, SecretString=value)["ARN"])
     except sm.exceptions.ResourceExistsException:
         return str(sm.describe_secret(SecretId=name)["ARN"])
+
+
+def _kms_key(kms: Any, alias: str) -> str:
+    """The module key (Terraform's aws_kms_key.voice), found by its alias when it exists already."""
+    try:
+        return str(kms.describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
+    except kms.exceptions.NotFoundException:
+        arn = str(kms.create_key(Description="module-voice (local)")["KeyMetadata"]["Arn"])
+        kms.create_alias(AliasName=alias, TargetKeyId=arn)
+        return arn
 
 
 def create_resources(
@@ -299,6 +309,7 @@ def create_resources(
     )
 
     return {
+        "BOT_DISPATCH_KMS_KEY_ID": _kms_key(c["kms"], f"alias/{names.name('key')}"),
         "CONNECTIONS_TABLE": names.connections_table,
         "IDEMPOTENCY_TABLE": names.idempotency_table,
         "TRANSCRIPT_BUCKET": names.transcript_bucket,

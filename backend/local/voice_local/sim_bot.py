@@ -26,6 +26,8 @@ from typing import Any
 
 import urllib3
 
+from voice_common.dispatch import unseal_tokens
+
 log = logging.getLogger("voice_local.sim_bot")
 
 DEFAULT_SCRIPT: tuple[tuple[str, str], ...] = (
@@ -221,6 +223,7 @@ class SimBotFleet:
         )
         self._sqs: Any = session.client("sqs", endpoint_url=aws_endpoint)
         self._ecs: Any = session.client("ecs", endpoint_url=aws_endpoint)
+        self._kms: Any = session.client("kms", endpoint_url=aws_endpoint)  # unseals the task's tokens
         self.standby_queue_url = standby_queue_url
         self.cluster = cluster
         self.pool_size = pool_size
@@ -318,6 +321,11 @@ class SimBotFleet:
             for task in tasks:
                 payload = _task_payload(task)
                 if payload is None:
+                    continue
+                try:  # as the real bot does with its task role (voice_bot.config)
+                    payload = unseal_tokens(payload, self._kms)
+                except Exception as exc:
+                    log.warning("unsealing the bot tokens failed: %s", type(exc).__name__)
                     continue
                 self._spawn(functools.partial(self._run_task, task, payload), "sim-task-bot")
 

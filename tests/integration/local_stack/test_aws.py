@@ -43,6 +43,7 @@ def test_environment_exported_for_lambdas(stack):
         "ECS_SUBNETS",
         "ECS_SECURITY_GROUPS",
         "BOT_TOKEN_SECRET_ARN",
+        "BOT_DISPATCH_KMS_KEY_ID",
         "DAILY_API_KEY_SECRET_ARN",
         "DAILY_API_URL",
         "WEBSOCKET_API_ENDPOINT",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 import urllib.request
 import uuid
@@ -197,9 +198,20 @@ def tasks_for(ecs: Any, cluster: str, session_id: Any) -> list[dict[str, Any]]:
     return list(ecs.describe_tasks(cluster=cluster, tasks=sorted(set(arns)), include=["TAGS"])["tasks"])
 
 
-def bot_payload_of(task: dict[str, Any]) -> dict[str, Any]:
+def sealed_payload_of(task: dict[str, Any]) -> dict[str, Any]:
+    """The BOT_PAYLOAD of a task's overrides, as ECS holds it (tokens sealed)."""
     env = task["overrides"]["containerOverrides"][0]["environment"]
     return json.loads(next(e["value"] for e in env if e["name"] == "BOT_PAYLOAD"))
+
+
+def bot_payload_of(task: dict[str, Any]) -> dict[str, Any]:
+    """The payload as the bot sees it once it has unsealed the tokens with its task role."""
+    import boto3
+
+    from voice_common.dispatch import unseal_tokens
+
+    kms = boto3.client("kms", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    return unseal_tokens(sealed_payload_of(task), kms)
 
 
 class EcsCapacityProxy:

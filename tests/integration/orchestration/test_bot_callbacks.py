@@ -137,3 +137,28 @@ def test_teardown_is_idempotent(orch, started, admin_conn, daily):
     teardown(row, "cancelled")
     teardown(row, "cancelled")  # task already stopped, room already gone: no error
     assert row["daily_room_name"] not in daily.rooms
+
+
+def test_cancelling_through_the_api_stops_the_task_and_deletes_the_room(
+    orch, started, invoke, scene, bot_call, ecs, daily, admin_conn
+):
+    """PUT status=cancelled, as the web app sends it: the bot's task stops, the room goes, the bot leaves."""
+    sid, token = started
+    assert bot_call(sid, "joined", token).status == 200  # mid-interview
+    room = session_row(admin_conn, sid)["daily_room_name"]
+    assert room in daily.rooms
+
+    res = invoke(
+        "voice-sessions",
+        "PUT",
+        f"/api/voice/sessions/{sid}",
+        user=scene.creator,
+        body={"status": "cancelled"},
+    )
+
+    assert res.status == 200 and res.data["status"] == "cancelled", res.body
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], sid)
+    assert task["lastStatus"] == "STOPPED" and task["stoppedReason"] == "voice session cancelled"
+    assert room not in daily.rooms
+    beat = bot_call(sid, "heartbeat", token)
+    assert (beat.status, beat.code) == (409, "SESSION_ENDED")

@@ -15,6 +15,7 @@ from tests.integration.orchestration.conftest import (
     OFF_HOURS,
     bot_payload_of,
     drain,
+    sealed_payload_of,
     session_row,
     tasks_for,
 )
@@ -175,6 +176,40 @@ def test_payload_carries_knowledge_and_secret_arns_but_never_a_key(
     assert payload["secretArns"] == {s: arn for s, (arn, _) in keys.items()}
     assert payload["knowledge"] == [{"kbId": str(kb), "title": "Stack", "content": "We run PostgreSQL 16."}]
     assert daily_key not in json.dumps(res.body)
+    # The bot's two tokens are credentials: sealed with KMS, never readable in the overrides.
+    for token in (payload["roomToken"], payload["botToken"]):
+        assert token and token not in request_text
+    sealed = sealed_payload_of(task)
+    assert "roomToken" not in sealed and "botToken" not in sealed and sealed["sealedTokens"]
+
+
+def test_sealed_tokens_open_only_for_their_own_session(orch, scene, start, clock, ecs):
+    from botocore.exceptions import ClientError
+
+    from voice_common.dispatch import unseal_tokens
+
+    clock(OFF_HOURS)
+    first, second = scene.new_session(), scene.new_session()
+    assert start(first["id"], scene.creator).status == 200
+    assert start(second["id"], scene.creator).status == 200
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], first["id"])
+    sealed = sealed_payload_of(task)
+    kms = boto3.client("kms", endpoint_url=orch["AWS_ENDPOINT_URL"])
+    # Moved into another session's payload, the ciphertext does not open: the session is its context.
+    with pytest.raises(ClientError):
+        unseal_tokens({**sealed, "sessionId": str(second["id"])}, kms)
+    assert unseal_tokens(sealed, kms)["botToken"].count(".") == 3
+
+
+def test_without_a_sealing_key_no_task_is_started(orch, scene, start, clock, ecs, admin_conn, monkeypatch):
+    """Fail closed: no KMS key configured means no bot task, rather than tokens in the clear."""
+    monkeypatch.delenv("BOT_DISPATCH_KMS_KEY_ID")
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    res = start(session["id"], scene.creator)
+    assert (res.status, res.code) == (502, "DISPATCH_FAILED"), res.body
+    assert tasks_for(ecs, orch["ECS_CLUSTER"], session["id"]) == []
+    assert session_row(admin_conn, session["id"])["status"] == "pending"
 
 
 def test_repeated_start_returns_the_same_room_without_a_second_bot(orch, scene, start, clock, daily, ecs):

@@ -9,10 +9,17 @@ itself if no standby bot claimed the request (voice_common.events).
 What a bot receives is the payload of docs/contracts.md "Dispatch payload": room URL, the bot's Daily
 token, its per-session bot token, the session's config and knowledge, and the Secrets Manager ARNs of
 the provider keys. Never a key: the task role reads the secrets by ARN.
+
+The two tokens are credentials, and ECS container overrides are not a place for credentials (anyone with
+``ecs:DescribeTasks`` reads them, CloudTrail records them). So the ECS path sends them sealed
+(``seal_tokens``): one KMS ciphertext bound by its encryption context to the session, which only the
+bot's task role may decrypt (``unseal_tokens``, in the bot: voice_bot.config). The pool path sends them
+in the SQS message, which is encrypted at rest and readable only by the pool's bots.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -38,6 +45,8 @@ ECS_PAYLOAD_BUDGET = ECS_OVERRIDES_LIMIT - 512
 # What goes into an SQS message (max 256 KiB) stays well below the limit.
 MAX_KNOWLEDGE_CHARS = 200_000
 PROVIDER_SECRETS = ("deepgram", "cartesia")
+# The payload fields that are credentials: sealed with KMS on the ECS path.
+SEALED_FIELDS = ("roomToken", "botToken")
 
 
 def utcnow() -> dt.datetime:
@@ -142,6 +151,46 @@ def build_payload(
     return payload
 
 
+def _seal_context(session_id: str) -> dict[str, str]:
+    # Binds a ciphertext to one session: it cannot be decrypted as another session's, and the task role's
+    # kms:Decrypt is conditioned on the purpose (infrastructure/iam.tf).
+    return {"module": "module-voice", "purpose": "bot-dispatch", "sessionId": session_id}
+
+
+def seal_tokens(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload with ``roomToken`` and ``botToken`` replaced by ``sealedTokens`` (KMS, base64)."""
+    key = os.environ.get("BOT_DISPATCH_KMS_KEY_ID")
+    if not key:
+        # Fail closed: without a key the tokens would travel in the clear through the task's overrides.
+        logger.error("BOT_DISPATCH_KMS_KEY_ID is not set: refusing to put bot credentials in ECS overrides")
+        raise BadGatewayError("Starting the interview bot failed; try again", code="DISPATCH_FAILED")
+    session_id = str(payload["sessionId"])
+    plain = json.dumps({f: payload.get(f) for f in SEALED_FIELDS}, separators=(",", ":")).encode()
+    try:
+        blob = client("kms").encrypt(KeyId=key, Plaintext=plain, EncryptionContext=_seal_context(session_id))
+    except Exception as exc:  # botocore ClientError / EndpointConnectionError
+        logger.warning("sealing the bot tokens failed", extra={"error": type(exc).__name__})
+        raise BadGatewayError(
+            "Starting the interview bot failed; try again", code="DISPATCH_FAILED"
+        ) from None
+    sealed = {k: v for k, v in payload.items() if k not in SEALED_FIELDS}
+    sealed["sealedTokens"] = base64.b64encode(blob["CiphertextBlob"]).decode()
+    return sealed
+
+
+def unseal_tokens(payload: Mapping[str, Any], kms: Any) -> dict[str, Any]:
+    """The inverse of ``seal_tokens`` (a payload without ``sealedTokens`` is returned as it is)."""
+    if "sealedTokens" not in payload:
+        return dict(payload)
+    plain = kms.decrypt(
+        CiphertextBlob=base64.b64decode(str(payload["sealedTokens"])),
+        EncryptionContext=_seal_context(str(payload["sessionId"])),
+    )["Plaintext"]
+    opened = {k: v for k, v in payload.items() if k != "sealedTokens"}
+    opened.update(json.loads(plain))
+    return opened
+
+
 def fit_for_ecs(payload: dict[str, Any]) -> str:
     """The payload as the ``BOT_PAYLOAD`` value, within ECS's overrides limit.
 
@@ -242,15 +291,15 @@ def run_task_client_token(session_id: str, bot_payload: str) -> str:
 def run_bot_task(payload: dict[str, Any]) -> str:
     """Start one Fargate task for the session; returns its ARN.
 
-    The container gets ``BOT_PAYLOAD`` (non-secret values, short-lived per-session tokens and secret
-    ARNs) and ``SESSION_ID``. ``clientToken`` (``run_task_client_token``) makes a repeated call (a
+    The container gets ``BOT_PAYLOAD`` (non-secret values, secret ARNs and the sealed tokens) and
+    ``SESSION_ID``. ``clientToken`` (``run_task_client_token``) makes a repeated call (a
     redelivered fallback) return the same task instead of a second bot; ``startedBy`` = session id ties
     task events back.
     ECS ``failures`` (no capacity, throttling) is a 503 the caller may retry.
     """
     session_id = str(payload["sessionId"])
     container = os.environ.get("ECS_CONTAINER_NAME", "pipecat-bot")
-    bot_payload = fit_for_ecs(payload)
+    bot_payload = fit_for_ecs(seal_tokens(payload))
     request: dict[str, Any] = {
         "cluster": os.environ["ECS_CLUSTER"],
         "taskDefinition": os.environ["ECS_TASK_DEFINITION"],
