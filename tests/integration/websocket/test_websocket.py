@@ -377,6 +377,7 @@ def test_publishers_are_quiet_without_subscribers_and_never_raise(world, monkeyp
             "connection_id": {"S": ghost},
             "session_id": {"S": str(world.other_session["id"])},
             "expires_at": {"N": str(int(time.time()) + 600)},
+            "auth_expires_at": {"N": str(int(time.time()) + 600)},
         },
     )
     result = realtime.publish_analytics_ready(world.other_session["id"], world.other_org.id)
@@ -471,3 +472,70 @@ def test_module_json_declares_exactly_the_handled_routes():
     from voice_local.routes import websocket_routes
 
     assert set(websocket_routes()) == {"$connect", "$disconnect", "$default", *realtime.ROUTES}
+
+
+# ------------------------------------------------------------------------------------------ revocation
+
+
+def test_a_superseded_bot_cannot_publish(connect, world, bot_token_for, admin_conn):
+    """After the pool fallback gave the session to another bot, the first bot's open socket stores nothing."""
+    from voice_common.bot_token import digest
+
+    first, current = bot_token_for(world.session_id), bot_token_for(world.session_id, ttl_seconds=900)
+    admin_conn.execute(
+        "UPDATE public.voice_sessions SET bot_token_hash = %s WHERE id = %s",
+        (digest(current), world.session_id),
+    )
+    old_bot = connect(first)
+    refused = publish(old_bot, world.session_id, segment(0))
+    assert (refused["type"], refused["code"]) == ("error", "BOT_SUPERSEDED"), refused
+    assert stored(admin_conn, world.session_id) == []
+    new_bot = connect(current)
+    assert publish(new_bot, world.session_id, segment(0))["type"] == "ack"
+    assert [r["seq"] for r in stored(admin_conn, world.session_id)] == [0]
+
+
+def test_subscribers_who_lost_access_stop_receiving(connect, world, user_token, bot_token_for, admin_conn):
+    """Membership and token expiry are checked on every stored segment, not only at subscribe time."""
+    owner, member = connect(user_token(world.owner)), connect(user_token(world.member))
+    owner.subscribe(world.session_id)
+    member.subscribe(world.session_id)
+    bot = connect(bot_token_for(world.session_id))
+    assert publish(bot, world.session_id, segment(0))["type"] == "ack"
+    assert owner.recv_type("transcript.segment")["segment"]["seq"] == 0
+    assert member.recv_type("transcript.segment")["segment"]["seq"] == 0
+
+    admin_conn.execute(
+        "UPDATE public.org_members SET active = false WHERE org_id = %s AND user_id = %s",
+        (world.org.id, world.member.id),
+    )
+    assert publish(bot, world.session_id, segment(1))["type"] == "ack"
+    assert owner.recv_type("transcript.segment")["segment"]["seq"] == 1
+    told = member.recv_type("error")
+    assert (told["code"], told["sessionId"]) == ("FORBIDDEN", str(world.session_id))
+    # Unsubscribed: interim text (not checked against the database) no longer reaches them either.
+    publish_interim = {"action": "transcript", "sessionId": str(world.session_id)}
+    bot.send({**publish_interim, "segment": segment(2, isFinal=False)})
+    assert owner.recv_type("transcript.segment")["segment"]["isFinal"] is False
+    member.barrier()  # nothing was queued before the pong
+
+    # The owner's token runs out while subscribed: told to reconnect, and no more segments.
+    owner_id = connection_id_of_user(world.owner)
+    boto3.client("dynamodb").update_item(
+        TableName=os.environ["CONNECTIONS_TABLE"],
+        Key={"connection_id": {"S": owner_id}},
+        UpdateExpression="SET auth_expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    assert publish(bot, world.session_id, segment(2))["type"] == "ack"
+    assert owner.recv_type("error")["code"] == "TOKEN_EXPIRED"
+    assert "session_id" not in connection_item(owner_id)
+
+
+def test_pong_names_the_subscribed_session(connect, world, user_token):
+    client = connect(user_token(world.member))
+    client.send({"action": "ping"})
+    assert client.recv_type("pong")["sessionId"] is None
+    client.subscribe(world.session_id)
+    client.send({"action": "ping"})
+    assert client.recv_type("pong")["sessionId"] == str(world.session_id)

@@ -40,6 +40,11 @@ def _sign(message: str) -> str:
     return hmac.new(_secret(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def digest(token: str) -> str:
+    """What the database keeps of a session's current token (``voice_sessions.bot_token_hash``)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def issue(session_id: uuid.UUID | str, ttl_seconds: int, *, now: float | None = None) -> str:
     """A token for ``session_id`` valid for ``ttl_seconds``."""
     exp = int((now if now is not None else time.time()) + ttl_seconds)

@@ -26,7 +26,6 @@ after it fell back to ECS is told to leave (409) instead of joining as a second 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import os
 import time
@@ -79,7 +78,7 @@ def room_name(session_id: uuid.UUID | str) -> str:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return bot_token.digest(token)
 
 
 def _org_lock_key(org_id: uuid.UUID | str) -> str:

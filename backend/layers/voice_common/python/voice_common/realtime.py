@@ -78,6 +78,7 @@ class Caller:
     bot_session_id: uuid.UUID | None
     auth_expires_at: int
     session_id: str | None
+    token_hash: str | None = None  # a bot's: compared with the session's current dispatch on each store
 
     def principal(self) -> Principal:
         if self.user_id is None:
@@ -137,6 +138,7 @@ def get_caller(connection_id: str) -> Caller | None:
         bot_session_id=uuid.UUID(bot) if bot else None,
         auth_expires_at=int(item.get("auth_expires_at", {"N": "0"})["N"]),
         session_id=text("session_id"),
+        token_hash=text("token_hash"),
     )
 
 
@@ -173,11 +175,23 @@ def clear_subscription(connection_id: str, session_id: uuid.UUID) -> None:
         )
 
 
-def subscribers(session_id: uuid.UUID | str) -> list[str]:
-    """Connection ids subscribed to the session: a GSI query, never a table scan.
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    connection_id: str
+    user_id: uuid.UUID | None
+    auth_expires_at: int | None
 
-    Items whose TTL passed are skipped here (DynamoDB deletes expired items only eventually). Works
-    with a keys-only index too: an item without ``expires_at`` in the projection is kept.
+    def authenticated(self, now: float) -> bool:
+        """Its token still valid (unknown counts as expired: the index must project auth_expires_at)."""
+        return self.auth_expires_at is not None and self.auth_expires_at > now
+
+
+def subscriber_records(session_id: uuid.UUID | str) -> list[Subscriber]:
+    """The connections subscribed to the session: a GSI query, never a table scan.
+
+    Items whose TTL passed are skipped here (DynamoDB deletes expired items only eventually). The index
+    projects ``expires_at``, ``user_id`` and ``auth_expires_at`` (infrastructure/dynamodb.tf), so who
+    may still receive a push is decided without reading the table.
     """
     table = _table()
     if table is None:
@@ -188,19 +202,49 @@ def subscribers(session_id: uuid.UUID | str) -> list[str]:
         "TableName": table,
         "IndexName": SESSION_INDEX,
         "KeyConditionExpression": "session_id = :s",
-        "ProjectionExpression": "connection_id, expires_at",
+        "ProjectionExpression": "connection_id, expires_at, user_id, auth_expires_at",
         "ExpressionAttributeValues": {":s": {"S": str(session_id)}},
     }
-    found: list[str] = []
+    found: list[Subscriber] = []
     while True:
         page = ddb.query(**request)
         for item in page.get("Items", []):
             expires = item.get("expires_at")
-            if expires is None or int(expires["N"]) > now:
-                found.append(item["connection_id"]["S"])
+            if expires is not None and int(expires["N"]) <= now:
+                continue
+            user, auth = item.get("user_id"), item.get("auth_expires_at")
+            found.append(
+                Subscriber(
+                    connection_id=item["connection_id"]["S"],
+                    user_id=uuid.UUID(user["S"]) if user else None,
+                    auth_expires_at=int(auth["N"]) if auth else None,
+                )
+            )
         if "LastEvaluatedKey" not in page:
             return found
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def subscribers(session_id: uuid.UUID | str) -> list[str]:
+    """Connection ids subscribed to the session whose token has not expired."""
+    now = time.time()
+    return [s.connection_id for s in subscriber_records(session_id) if s.authenticated(now)]
+
+
+def revoke(endpoint: str | None, session_id: uuid.UUID, revoked: list[tuple[Subscriber, str]]) -> None:
+    """End subscriptions that may no longer receive the session: tell the socket why, then drop it."""
+    for sub, code in revoked:
+        clear_subscription(sub.connection_id, session_id)
+        if endpoint is None:
+            continue
+        message = (
+            "The connection's token has expired; reconnect with a new one and subscribe again"
+            if code == msg.TOKEN_EXPIRED
+            else "You no longer have access to this session"
+        )
+        post(endpoint, sub.connection_id, msg.encode(msg.error(code, message, session_id=session_id)))
+    if revoked:
+        logger.info("subscriptions revoked", extra={"count": len(revoked)})
 
 
 # ---------------------------------------------------------------------------------------------- delivery
@@ -282,10 +326,14 @@ def deliver(endpoint: str, connection_ids: list[str], message: dict[str, Any]) -
 
 
 def fanout(
-    session_id: uuid.UUID | str, message: dict[str, Any], *, endpoint: str | None = None
+    session_id: uuid.UUID | str,
+    message: dict[str, Any],
+    *,
+    endpoint: str | None = None,
+    targets: list[str] | None = None,
 ) -> FanoutResult:
-    """Push ``message`` to every subscriber of the session (one index query when nobody listens)."""
-    targets = subscribers(session_id)
+    """Push ``message`` to the session's subscribers (``targets`` when the caller already chose them)."""
+    targets = subscribers(session_id) if targets is None else targets
     if not targets:
         return FanoutResult()
     endpoint = endpoint or management_endpoint()
@@ -341,16 +389,27 @@ _STORE_SEGMENT = """
 WITH s AS (
     -- FOR SHARE: a concurrent status change waits for this insert, and an insert waiting behind a
     -- status change sees the new status, so no segment is stored after the session left ready/active.
-    SELECT id, org_id, status FROM public.voice_sessions WHERE id = %(sid)s FOR SHARE
+    SELECT id, org_id, status, bot_token_hash FROM public.voice_sessions WHERE id = %(sid)s FOR SHARE
+), ok AS (
+    -- Only the bot of the session's current dispatch may write (a pooled bot superseded by the ECS
+    -- fallback may not); a connection recorded without a digest (before it was kept) is not checked.
+    SELECT s.* FROM s
+     WHERE s.status IN ('ready', 'active')
+       AND (%(hash)s::text IS NULL OR s.bot_token_hash IS NULL OR s.bot_token_hash = %(hash)s)
 ), ins AS (
     INSERT INTO public.voice_transcript_segments
         (session_id, org_id, seq, speaker, text, start_time, end_time, confidence)
-    SELECT s.id, s.org_id, %(seq)s, %(speaker)s, %(text)s, %(start)s, %(end)s, %(confidence)s
-      FROM s WHERE s.status IN ('ready', 'active')
+    SELECT ok.id, ok.org_id, %(seq)s, %(speaker)s, %(text)s, %(start)s, %(end)s, %(confidence)s
+      FROM ok
     ON CONFLICT (session_id, seq) DO NOTHING
     RETURNING seq
 )
 SELECT s.status,
+       (%(hash)s::text IS NOT NULL AND s.bot_token_hash IS NOT NULL AND s.bot_token_hash <> %(hash)s)
+         AS superseded,
+       -- The subscribers still allowed to read the session: active members of its org, now.
+       ARRAY(SELECT m.user_id FROM public.org_members m
+              WHERE m.org_id = s.org_id AND m.active AND m.user_id = ANY(%(users)s::uuid[])) AS members,
        EXISTS (SELECT 1 FROM ins) AS inserted,
        (SELECT to_jsonb(e) FROM (
             SELECT seq, speaker, text, start_time, end_time, confidence
@@ -365,10 +424,22 @@ class StoreOutcome:
     status: str
     inserted: bool
     existing: dict[str, Any] | None  # the stored row when the seq was a duplicate
+    superseded: bool = False  # the token is not the session's current dispatch: nothing was stored
+    members: frozenset[uuid.UUID] = frozenset()  # of the users asked about, those still org members
 
 
-def store_segment(session_id: uuid.UUID, segment: msg.SegmentIn) -> StoreOutcome | None:
-    """Insert a final segment (one statement, idempotent on seq); None when the session does not exist."""
+def store_segment(
+    session_id: uuid.UUID,
+    segment: msg.SegmentIn,
+    *,
+    token_hash: str | None = None,
+    users: list[uuid.UUID] | None = None,
+) -> StoreOutcome | None:
+    """Insert a final segment (one statement, idempotent on seq); None when the session does not exist.
+
+    The same statement checks the bot's dispatch (``token_hash``) and which of ``users`` (the
+    subscribers) may still read the session, so the push after it costs no extra round trip.
+    """
     from access_common.db import service_tx
 
     with service_tx() as cur:
@@ -382,12 +453,20 @@ def store_segment(session_id: uuid.UUID, segment: msg.SegmentIn) -> StoreOutcome
                 "start": segment.start_time,
                 "end": segment.end_time,
                 "confidence": segment.confidence,
+                "hash": token_hash,
+                "users": list(users or []),
             },
         )
         row = cur.fetchone()
     if row is None:
         return None
-    return StoreOutcome(status=row["status"], inserted=bool(row["inserted"]), existing=row["existing"])
+    return StoreOutcome(
+        status=row["status"],
+        inserted=bool(row["inserted"]),
+        existing=row["existing"],
+        superseded=bool(row["superseded"]),
+        members=frozenset(row["members"] or ()),
+    )
 
 
 def visible_session(principal: Principal, session_id: uuid.UUID) -> dict[str, Any] | None:
@@ -488,7 +567,11 @@ def on_connect(event: Event) -> Result:
             from voice_common import bot_token
 
             session_id = bot_token.verify(token)
-            identity = {"kind": "bot", "bot_session_id": str(session_id)}
+            identity = {
+                "kind": "bot",
+                "bot_session_id": str(session_id),
+                "token_hash": bot_token.digest(token),
+            }
             expires = int(token.split(".")[2])
             logger.append_keys(session_id=str(session_id))
         else:
@@ -517,7 +600,10 @@ def on_disconnect(event: Event) -> Result:
 
 
 def on_ping(req: Request) -> None:
-    req.reply(msg.pong())
+    """``pong`` with the session the connection is subscribed to (null when none): a client can check
+    that its subscription survived without re-subscribing. No identity check: a keep-alive."""
+    caller = get_caller(req.connection_id)
+    req.reply(msg.pong(caller.session_id if caller else None))
 
 
 def on_subscribe(req: Request) -> None:
@@ -578,9 +664,18 @@ def on_transcript(req: Request) -> None:
             ),
         )
         return
-    outcome = store_segment(sid, segment)
+    # Who listens, read before the store so the same statement says who may still read the session.
+    subs = subscriber_records(sid)
+    outcome = store_segment(
+        sid, segment, token_hash=caller.token_hash, users=[s.user_id for s in subs if s.user_id]
+    )
     if outcome is None:
         raise Refused("Session not found", code=msg.SESSION_NOT_FOUND)
+    if outcome.superseded:
+        raise Refused(
+            "This bot's dispatch was superseded by another bot; leave the session", code=msg.BOT_SUPERSEDED
+        )
+    targets = _allowed(req, sid, subs, outcome.members)
     if outcome.inserted:
         metrics.add_metric(name="SegmentsStored", unit=MetricUnit.Count, value=1)
         _push(
@@ -594,12 +689,13 @@ def on_transcript(req: Request) -> None:
                 segment.end_time,
                 segment.confidence,
             ),
+            targets,
         )
         req.reply(msg.ack(sid, segment.seq, stored=True))
     elif outcome.existing is not None:
         # A re-send (the ack was lost): push the stored row again (at least once), ack as a duplicate.
         metrics.add_metric(name="SegmentDuplicates", unit=MetricUnit.Count, value=1)
-        _push(req, sid, msg.segment_row_out(outcome.existing))
+        _push(req, sid, msg.segment_row_out(outcome.existing), targets)
         req.reply(msg.ack(sid, segment.seq, stored=True, duplicate=True))
     elif outcome.status not in LIVE_STATUSES:
         raise Refused(
@@ -611,9 +707,35 @@ def on_transcript(req: Request) -> None:
         req.reply(msg.ack(sid, segment.seq, stored=True, duplicate=True))
 
 
-def _push(req: Request, session_id: uuid.UUID, segment: dict[str, Any]) -> None:
+def _allowed(
+    req: Request, session_id: uuid.UUID, subs: list[Subscriber], members: frozenset[uuid.UUID]
+) -> list[str]:
+    """The subscribers a segment may go to; the others (token expired, no longer an org member) lose
+    their subscription and are told why, so interim text stops reaching them too."""
+    now = time.time()
+    allowed: list[str] = []
+    revoked: list[tuple[Subscriber, str]] = []
+    for sub in subs:
+        if not sub.authenticated(now):
+            revoked.append((sub, msg.TOKEN_EXPIRED))
+        elif sub.user_id not in members:
+            revoked.append((sub, msg.FORBIDDEN))
+        else:
+            allowed.append(sub.connection_id)
+    if revoked:
+        try:
+            revoke(req.endpoint, session_id, revoked)
+        except Exception:
+            logger.warning("revoking subscriptions failed", exc_info=True)
+    return allowed
+
+
+def _push(
+    req: Request, session_id: uuid.UUID, segment: dict[str, Any], targets: list[str] | None = None
+) -> None:
     try:
-        result = fanout(session_id, msg.transcript_segment(session_id, segment), endpoint=req.endpoint)
+        message = msg.transcript_segment(session_id, segment)
+        result = fanout(session_id, message, endpoint=req.endpoint, targets=targets)
     except Exception:
         logger.warning("fan-out failed", exc_info=True)
         return

@@ -31,6 +31,7 @@ UNAUTHORIZED = "UNAUTHORIZED"
 TOKEN_EXPIRED = "TOKEN_EXPIRED"
 FORBIDDEN = "FORBIDDEN"
 BOT_TOKEN_WRONG_SESSION = "BOT_TOKEN_WRONG_SESSION"
+BOT_SUPERSEDED = "BOT_SUPERSEDED"
 SESSION_NOT_FOUND = "SESSION_NOT_FOUND"
 SESSION_NOT_LIVE = "SESSION_NOT_LIVE"
 INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -161,8 +162,8 @@ def ack(session_id: uuid.UUID, seq: int, *, stored: bool, duplicate: bool = Fals
     return _message("ack", session_id, seq=seq, stored=stored, duplicate=duplicate)
 
 
-def pong() -> dict[str, Any]:
-    return _message("pong", None)
+def pong(session_id: uuid.UUID | str | None = None) -> dict[str, Any]:
+    return _message("pong", session_id)
 
 
 def error(
