@@ -19,12 +19,13 @@ resource "aws_dynamodb_table" "connections" {
     type = "S"
   }
 
-  # voice_common.realtime.SESSION_INDEX; the fan-out reads connection_id and expires_at only.
+  # voice_common.realtime.SESSION_INDEX; the fan-out reads who subscribed and until when they may read
+  # (user_id, auth_expires_at) besides the TTL, without touching the table.
   global_secondary_index {
     name               = "session_id-index"
     hash_key           = "session_id"
     projection_type    = "INCLUDE"
-    non_key_attributes = ["expires_at"]
+    non_key_attributes = ["expires_at", "user_id", "auth_expires_at"]
   }
 
   ttl {
