@@ -23,6 +23,34 @@ from voice_bot.services import MissingDependencyError, build_services, build_tts
 BOT_DIR = Path(__file__).resolve().parents[1]
 
 
+def test_sealed_tokens_are_opened_with_kms_for_their_session_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from voice_bot.config import SEAL_CONTEXT, load_payload
+
+    body = payload_dict("http://127.0.0.1:1/api/voice", "ws://127.0.0.1:1/ws")
+    tokens = {"roomToken": body.pop("roomToken"), "botToken": body.pop("botToken")}
+    with mock_aws():
+        kms = boto3.client("kms", region_name="us-east-1")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        blob = kms.encrypt(
+            KeyId=key,
+            Plaintext=json.dumps(tokens).encode(),
+            EncryptionContext={**SEAL_CONTEXT, "sessionId": body["sessionId"]},
+        )["CiphertextBlob"]
+        sealed = {**body, "sealedTokens": base64.b64encode(blob).decode()}
+        monkeypatch.setenv("BOT_PAYLOAD", json.dumps(sealed))
+        payload = load_payload(kms=kms)
+        assert (payload.room_token, payload.bot_token) == (tokens["roomToken"], tokens["botToken"])
+        moved = {**sealed, "sessionId": "7a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"}
+        monkeypatch.setenv("BOT_PAYLOAD", json.dumps(moved))
+        with pytest.raises(ConfigError, match="could not be opened"):
+            load_payload(kms=kms)
+        monkeypatch.setenv("BOT_PAYLOAD", json.dumps({**sealed, "sealedTokens": "not base64!"}))
+        with pytest.raises(ConfigError, match="not a valid sealed value"):
+            load_payload(kms=kms)
+
+
 def test_config_json_schema_fields_parsed() -> None:
     config = InterviewConfig.from_json({"config_json": config_json()})
     assert config.bot_name == "Ada"

@@ -285,14 +285,54 @@ class BotPayload:
         return cls.from_dict(data)
 
 
-def load_payload(payload_file: str | None = None) -> BotPayload:
-    """Read the payload from a file (dev CLI) or from the BOT_PAYLOAD environment variable (ECS task)."""
+# voice_common.dispatch.seal_tokens: the ECS payload's two tokens, KMS-encrypted under this context.
+SEAL_CONTEXT = {"module": "module-voice", "purpose": "bot-dispatch"}
+SEALED_FIELDS = ("roomToken", "botToken")
+
+
+def unseal(data: Any, kms: Any = None) -> Any:
+    """Open ``sealedTokens`` (ECS payloads) with the task role; other payloads are returned as they are.
+
+    The ciphertext only opens under the payload's own session id (the encryption context), so a payload
+    edited to point at another session fails here rather than later."""
+    if not isinstance(data, dict) or "sealedTokens" not in data:
+        return data
+    import base64
+    import binascii
+
+    if kms is None:
+        import boto3  # lazy: only ECS payloads carry sealed tokens
+
+        kms = boto3.client("kms")
+    try:
+        blob = base64.b64decode(str(data["sealedTokens"]), validate=True)
+        plain = kms.decrypt(
+            CiphertextBlob=blob, EncryptionContext={**SEAL_CONTEXT, "sessionId": str(data.get("sessionId"))}
+        )["Plaintext"]
+        tokens = json.loads(plain)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(f"sealedTokens is not a valid sealed value ({type(exc).__name__})") from None
+    except Exception as exc:  # botocore ClientError (wrong session, no kms:Decrypt), unreachable KMS
+        raise ConfigError(f"the sealed tokens could not be opened ({type(exc).__name__})") from None
+    opened = {k: v for k, v in data.items() if k != "sealedTokens"}
+    opened.update({k: tokens.get(k) for k in SEALED_FIELDS})
+    return opened
+
+
+def load_payload(payload_file: str | None = None, *, kms: Any = None) -> BotPayload:
+    """Read the payload from a file (dev CLI) or from the BOT_PAYLOAD environment variable (ECS task),
+    opening its sealed tokens (``unseal``)."""
     if payload_file:
-        return BotPayload.from_json(Path(payload_file).read_text(encoding="utf-8"))
-    raw = os.environ.get("BOT_PAYLOAD")
-    if not raw:
-        raise ConfigError("BOT_PAYLOAD is not set (or pass --payload-file)")
-    return BotPayload.from_json(raw)
+        raw = Path(payload_file).read_text(encoding="utf-8")
+    else:
+        raw = os.environ.get("BOT_PAYLOAD") or ""
+        if not raw:
+            raise ConfigError("BOT_PAYLOAD is not set (or pass --payload-file)")
+    try:
+        data = json.loads(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"payload is not valid JSON: {exc}") from exc
+    return BotPayload.from_dict(unseal(data, kms))
 
 
 def env_float(name: str, default: float) -> float:

@@ -364,3 +364,34 @@ def test_start_without_authentication_is_401(orch, scene, invoke):
     session = scene.new_session()
     res = invoke("voice-sessions", "POST", f"/api/voice/sessions/{session['id']}/start")
     assert res.status == 401
+
+
+def test_the_bot_opens_the_payload_ecs_hands_it(orch, scene, start, clock, ecs, monkeypatch):
+    """The contract end to end: voice_bot.config (the real bot's loader) reads the task's BOT_PAYLOAD and
+    opens its sealed tokens with KMS, getting the tokens the API issued for this session."""
+    from pathlib import Path
+
+    from voice_common import bot_token
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3] / "backend" / "bot"))
+    from voice_bot.config import ConfigError, load_payload
+
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    res = start(session["id"], scene.creator)
+    assert res.status == 200, res.body
+    (task,) = tasks_for(ecs, orch["ECS_CLUSTER"], session["id"])
+    env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]}
+    kms = boto3.client("kms", endpoint_url=orch["AWS_ENDPOINT_URL"])
+
+    monkeypatch.setenv("BOT_PAYLOAD", env["BOT_PAYLOAD"])
+    payload = load_payload(kms=kms)
+
+    assert payload.session_id == str(session["id"]) == env["SESSION_ID"]
+    assert bot_token.verify(payload.bot_token, session["id"]) == session["id"]
+    assert payload.room_token and payload.room_token not in env["BOT_PAYLOAD"]
+    # Pointed at another session, the payload does not load: the ciphertext is bound to its session.
+    other = json.loads(env["BOT_PAYLOAD"]) | {"sessionId": str(scene.new_session()["id"])}
+    monkeypatch.setenv("BOT_PAYLOAD", json.dumps(other))
+    with pytest.raises(ConfigError, match="sealed tokens could not be opened"):
+        load_payload(kms=kms)
