@@ -341,6 +341,8 @@ data "aws_iam_policy_document" "credentials_admin" {
       "secretsmanager:PutSecretValue",
       "secretsmanager:RestoreSecret",
       "secretsmanager:DeleteSecret",
+      # A save whose database row fails moves AWSCURRENT back to the previous version (rollback).
+      "secretsmanager:UpdateSecretVersionStage",
     ]
     resources = [local.credential_secrets_arn]
   }
