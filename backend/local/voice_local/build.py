@@ -48,6 +48,8 @@ RUNTIME_PROVIDED = frozenset(
 # Never shipped: caches, compiled bytecode, test suites.
 EXCLUDED_DIRS = frozenset({"__pycache__", ".mypy_cache", ".pytest_cache", "tests"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# Build files beside a Lambda's code (voice-preview's container image): not part of the zip.
+EXCLUDED_FILES = frozenset({"Dockerfile", "Dockerfile.dockerignore", ".dockerignore"})
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + layers, unzipped
 
@@ -73,7 +75,11 @@ class Artifact:
 
 def _included(path: Path, root: Path) -> bool:
     rel = path.relative_to(root)
-    return not (set(rel.parts[:-1]) & EXCLUDED_DIRS) and not path.name.endswith(EXCLUDED_SUFFIXES)
+    return (
+        not (set(rel.parts[:-1]) & EXCLUDED_DIRS)
+        and not path.name.endswith(EXCLUDED_SUFFIXES)
+        and path.name not in EXCLUDED_FILES
+    )
 
 
 def tree_files(root: Path, prefix: str = "") -> Iterator[tuple[str, Path]]:
@@ -163,21 +169,22 @@ def resolve_dependencies(requirements: list[str]) -> list[str]:
     return sorted(pin for name, pin in pins.items() if name not in RUNTIME_PROVIDED)
 
 
-def dependencies_cache(requirements: list[str]) -> Path:
+def dependencies_cache(requirements: list[str], cache_root: Path | None = None) -> Path:
     """Where the installed dependencies of ``requirements`` are kept (``python/`` + ``requirements.lock``)."""
     key = hashlib.sha256(json.dumps([requirements, PIP_PLATFORM, sorted(RUNTIME_PROVIDED)]).encode())
-    return DEPS_CACHE / key.hexdigest()[:16]
+    return (cache_root or DEPS_CACHE) / key.hexdigest()[:16]
 
 
-def dependencies_tree(requirements: list[str]) -> tuple[Path, list[str]]:
+def dependencies_tree(requirements: list[str], cache_root: Path | None = None) -> tuple[Path, list[str]]:
     """The installed ``python/`` tree of the dependencies layer (cached by requirements) and its pins."""
-    cache = dependencies_cache(requirements)
+    cache_root = cache_root or DEPS_CACHE
+    cache = dependencies_cache(requirements, cache_root)
     lock = cache / "requirements.lock"
     if lock.is_file() and (cache / "python").is_dir():
         return cache / "python", lock.read_text().split()
     pins = resolve_dependencies(requirements)
-    DEPS_CACHE.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="staging-", dir=DEPS_CACHE))
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="staging-", dir=cache_root))
     try:
         _pip("install", "--quiet", "--no-deps", "--no-compile", *PIP_PLATFORM,
              "--target", str(staging / "python"), *pins)  # fmt: skip
@@ -198,8 +205,9 @@ def _strip_install_records(tree: Path) -> None:
         record.unlink()
 
 
-def build_dependencies(out: Path) -> tuple[Artifact, list[str]]:
-    tree, pins = dependencies_tree(runtime_requirements())
+def build_dependencies(out: Path, cache_root: Path | None = None) -> tuple[Artifact, list[str]]:
+    """``layer-dependencies.zip`` in ``out``; ``cache_root`` (default build/lambda-deps) keeps the install."""
+    tree, pins = dependencies_tree(runtime_requirements(), cache_root)
     return write_zip(out / "layer-dependencies.zip", tree_files(tree, "python/")), pins
 
 
