@@ -79,6 +79,14 @@ resource "aws_apigatewayv2_stage" "websocket" {
     })
   }
 
+  # The stage exists whenever the module does, so it carries the throttle rule shared with the REST stage.
+  lifecycle {
+    precondition {
+      condition     = var.api_throttle_burst_limit >= var.api_throttle_rate_limit
+      error_message = "api_throttle_burst_limit must be at least api_throttle_rate_limit (a smaller bucket than one second of the steady rate throttles requests below the rate)."
+    }
+  }
+
   depends_on = [aws_apigatewayv2_route.websocket]
   tags       = local.tags
 }

@@ -115,7 +115,7 @@ resource "aws_ecs_task_definition" "bot_standby" {
 
   container_definitions = jsonencode([
     merge(local.bot_container, {
-      command     = ["standby"]
+      command = ["standby"]
       environment = concat(local.bot_environment,
         [{ name = "STANDBY_QUEUE_URL", value = aws_sqs_queue.standby_pool[0].url }],
         var.bot_drain_timeout_seconds != null ? [{ name = "BOT_DRAIN_TIMEOUT_SECONDS", value = tostring(var.bot_drain_timeout_seconds) }] : [],

@@ -148,13 +148,18 @@ locals {
     }
     # voice_common.preview: rate limit records live in the idempotency table, the cache under previews/.
     preview = {
-      IDEMPOTENCY_TABLE = local.idempotency_table_name
-      TRANSCRIPT_BUCKET = local.transcript_bucket_name
+      IDEMPOTENCY_TABLE                   = local.idempotency_table_name
+      TRANSCRIPT_BUCKET                   = local.transcript_bucket_name
+      VOICE_PREVIEW_RATE_LIMIT_PER_MINUTE = tostring(var.preview_rate_limit_per_minute)
     }
   }
 
   module_version = try(jsondecode(file("${path.module}/../module.json")).version, "unknown")
   lambda_vpc     = length(var.lambda_subnet_ids) > 0
+
+  # Functions deployed as container images (Lambda name => ECR image URI) instead of zip + layers: only
+  # voice-preview, with preview_image_uri (backend/lambdas/voice-preview/Dockerfile: layers + Piper).
+  lambda_images = var.preview_image_uri != null ? { "voice-preview" = var.preview_image_uri } : {}
 }
 
 resource "aws_lambda_layer_version" "voice" {
@@ -186,15 +191,19 @@ resource "aws_lambda_function" "voice" {
   function_name = "${local.prefix}-${trimprefix(each.key, "voice-")}"
   description   = each.value.description
   role          = aws_iam_role.lambda[each.key].arn
-  handler       = "lambda_function.lambda_handler"
-  runtime       = "python3.11"
   architectures = ["x86_64"]
   timeout       = each.value.timeout
   memory_size   = each.value.memory
 
-  filename         = "${local.artifacts_dir}/${each.key}.zip"
-  source_code_hash = filebase64sha256("${local.artifacts_dir}/${each.key}.zip")
-  layers           = [for name in local.layer_names : aws_lambda_layer_version.voice[name].arn]
+  # Zip (the default): the folder's zip on python3.11 with the four layers. Image (lambda_images): the
+  # image holds the code, the layers and the handler (its CMD), so handler, runtime and layers stay unset.
+  package_type     = contains(keys(local.lambda_images), each.key) ? "Image" : "Zip"
+  image_uri        = lookup(local.lambda_images, each.key, null)
+  handler          = contains(keys(local.lambda_images), each.key) ? null : "lambda_function.lambda_handler"
+  runtime          = contains(keys(local.lambda_images), each.key) ? null : "python3.11"
+  filename         = contains(keys(local.lambda_images), each.key) ? null : "${local.artifacts_dir}/${each.key}.zip"
+  source_code_hash = contains(keys(local.lambda_images), each.key) ? null : filebase64sha256("${local.artifacts_dir}/${each.key}.zip")
+  layers           = contains(keys(local.lambda_images), each.key) ? [] : [for name in local.layer_names : aws_lambda_layer_version.voice[name].arn]
 
   # Each warm container holds one database connection: the reservation caps connections per function.
   reserved_concurrent_executions = lookup(var.lambda_reserved_concurrency, each.key, -1)
@@ -229,6 +238,10 @@ resource "aws_lambda_function" "voice" {
     precondition {
       condition     = local.api_base_url != null
       error_message = "Bots need the REST base URL: set api_base_url when create_rest_api = false."
+    }
+    precondition {
+      condition     = !local.lambda_vpc || length(var.lambda_security_group_ids) > 0
+      error_message = "lambda_subnet_ids needs lambda_security_group_ids (a Lambda in a VPC needs at least one security group)."
     }
   }
 

@@ -3,6 +3,15 @@
 
 locals {
   alarm_actions = var.alarm_sns_topic_arn != null ? [var.alarm_sns_topic_arn] : []
+  # The REST API serving the module's routes: its own (create_rest_api), else the platform's when named
+  # (platform_rest_api_name). API Gateway publishes 5XXError per ApiName and per ApiName + Stage.
+  rest_alarm_enabled = local.enabled && (var.create_rest_api || var.platform_rest_api_name != null)
+  rest_alarm_api     = var.create_rest_api ? one(aws_api_gateway_rest_api.voice[*].name) : var.platform_rest_api_name
+  rest_alarm_stage   = var.create_rest_api ? var.api_stage_name : var.platform_rest_api_stage_name
+  rest_alarm_dimensions = merge(
+    { ApiName = local.rest_alarm_api },
+    local.rest_alarm_stage != null ? { Stage = local.rest_alarm_stage } : {},
+  )
   dead_letter_queues = {
     standby-pool-dlq   = one(aws_sqs_queue.standby_pool_dlq[*].name)
     dispatch-check-dlq = one(aws_sqs_queue.dispatch_check_dlq[*].name)
@@ -12,14 +21,16 @@ locals {
   }
 }
 
+# With create_rest_api = false the routes live on the platform's gateway: the alarm watches that API
+# (platform_rest_api_name), whose 5XX count includes the other modules' routes behind it.
 resource "aws_cloudwatch_metric_alarm" "rest_5xx" {
-  count = local.rest_api_enabled ? 1 : 0
+  count = local.rest_alarm_enabled ? 1 : 0
 
   alarm_name          = "${local.prefix}-rest-5xx"
-  alarm_description   = "module-voice REST API answered 5XX (Lambda errors, timeouts or integration failures)"
+  alarm_description   = var.create_rest_api ? "module-voice REST API answered 5XX (Lambda errors, timeouts or integration failures)" : "Platform REST API ${coalesce(var.platform_rest_api_name, "-")} (serving module-voice's routes) answered 5XX"
   namespace           = "AWS/ApiGateway"
   metric_name         = "5XXError"
-  dimensions          = { ApiName = aws_api_gateway_rest_api.voice[0].name, Stage = var.api_stage_name }
+  dimensions          = local.rest_alarm_dimensions
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -218,9 +229,9 @@ resource "aws_cloudwatch_dashboard" "voice" {
           stat   = "Sum"
           period = 300
           metrics = concat(
-            local.rest_api_enabled ? [
-              ["AWS/ApiGateway", "5XXError", "ApiName", aws_api_gateway_rest_api.voice[0].name, "Stage", var.api_stage_name],
-              ["AWS/ApiGateway", "4XXError", "ApiName", aws_api_gateway_rest_api.voice[0].name, "Stage", var.api_stage_name],
+            local.rest_alarm_enabled ? [
+              concat(["AWS/ApiGateway", "5XXError"], flatten([for k, v in local.rest_alarm_dimensions : [k, v]])),
+              concat(["AWS/ApiGateway", "4XXError"], flatten([for k, v in local.rest_alarm_dimensions : [k, v]])),
             ] : [],
             [
               ["AWS/ApiGateway", "ConnectCount", "ApiId", aws_apigatewayv2_api.websocket[0].id, "Stage", var.api_stage_name],
@@ -231,4 +242,12 @@ resource "aws_cloudwatch_dashboard" "voice" {
       },
     ]
   })
+}
+
+# A deployment on the platform's gateway without its name has no REST 5XX alarm: say so at plan time.
+check "rest_5xx_alarm" {
+  assert {
+    condition     = !local.enabled || var.create_rest_api || var.platform_rest_api_name != null
+    error_message = "create_rest_api = false without platform_rest_api_name: no REST 5XX alarm watches the gateway serving the module's routes (the Lambda error alarms still do their part). Set platform_rest_api_name."
+  }
 }

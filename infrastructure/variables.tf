@@ -33,12 +33,20 @@ variable "tags" {
   description = "Tags added to every resource (Module, Project and Environment are always set)."
   type        = map(string)
   default     = {}
+  validation {
+    condition     = alltrue([for k, val in var.tags : length(k) >= 1 && length(k) <= 128 && length(val) <= 256 && !startswith(lower(k), "aws:")])
+    error_message = "tags: keys 1-128 characters and not starting with aws:, values at most 256 characters."
+  }
 }
 
 variable "artifacts_dir" {
   description = "Directory holding the zips `make build` produces (one per Lambda, layer-<name>.zip per layer). Default: <repo>/dist."
   type        = string
   default     = null
+  validation {
+    condition     = var.artifacts_dir == null || can(regex("\\S", var.artifacts_dir))
+    error_message = "artifacts_dir must be null (<repo>/dist) or a directory path."
+  }
 }
 
 variable "log_retention_days" {
@@ -56,8 +64,8 @@ variable "kms_deletion_window_days" {
   type        = number
   default     = 30
   validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
+    condition     = var.kms_deletion_window_days == floor(var.kms_deletion_window_days) && var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be a whole number of days between 7 and 30."
   }
 }
 
@@ -68,8 +76,8 @@ variable "module_voice_lambda_timeout" {
   type        = number
   default     = 30
   validation {
-    condition     = var.module_voice_lambda_timeout >= 3 && var.module_voice_lambda_timeout <= 900
-    error_message = "module_voice_lambda_timeout must be between 3 and 900 seconds."
+    condition     = var.module_voice_lambda_timeout == floor(var.module_voice_lambda_timeout) && var.module_voice_lambda_timeout >= 3 && var.module_voice_lambda_timeout <= 900
+    error_message = "module_voice_lambda_timeout must be a whole number of seconds between 3 and 900."
   }
 }
 
@@ -78,8 +86,8 @@ variable "module_voice_lambda_memory" {
   type        = number
   default     = 512
   validation {
-    condition     = var.module_voice_lambda_memory >= 128 && var.module_voice_lambda_memory <= 10240
-    error_message = "module_voice_lambda_memory must be between 128 and 10240 MB."
+    condition     = var.module_voice_lambda_memory == floor(var.module_voice_lambda_memory) && var.module_voice_lambda_memory >= 128 && var.module_voice_lambda_memory <= 10240
+    error_message = "module_voice_lambda_memory must be a whole number of MB between 128 and 10240."
   }
 }
 
@@ -88,8 +96,8 @@ variable "events_lambda_timeout" {
   type        = number
   default     = 60
   validation {
-    condition     = var.events_lambda_timeout >= 10 && var.events_lambda_timeout <= 900
-    error_message = "events_lambda_timeout must be between 10 and 900 seconds."
+    condition     = var.events_lambda_timeout == floor(var.events_lambda_timeout) && var.events_lambda_timeout >= 10 && var.events_lambda_timeout <= 900
+    error_message = "events_lambda_timeout must be a whole number of seconds between 10 and 900."
   }
 }
 
@@ -98,8 +106,8 @@ variable "worker_lambda_timeout" {
   type        = number
   default     = 300
   validation {
-    condition     = var.worker_lambda_timeout >= 30 && var.worker_lambda_timeout <= 900
-    error_message = "worker_lambda_timeout must be between 30 and 900 seconds."
+    condition     = var.worker_lambda_timeout == floor(var.worker_lambda_timeout) && var.worker_lambda_timeout >= 30 && var.worker_lambda_timeout <= 900
+    error_message = "worker_lambda_timeout must be a whole number of seconds between 30 and 900."
   }
 }
 
@@ -108,8 +116,8 @@ variable "worker_lambda_memory" {
   type        = number
   default     = 1024
   validation {
-    condition     = var.worker_lambda_memory >= 256 && var.worker_lambda_memory <= 10240
-    error_message = "worker_lambda_memory must be between 256 and 10240 MB."
+    condition     = var.worker_lambda_memory == floor(var.worker_lambda_memory) && var.worker_lambda_memory >= 256 && var.worker_lambda_memory <= 10240
+    error_message = "worker_lambda_memory must be a whole number of MB between 256 and 10240."
   }
 }
 
@@ -118,8 +126,8 @@ variable "preview_lambda_memory" {
   type        = number
   default     = 1024
   validation {
-    condition     = var.preview_lambda_memory >= 256 && var.preview_lambda_memory <= 10240
-    error_message = "preview_lambda_memory must be between 256 and 10240 MB."
+    condition     = var.preview_lambda_memory == floor(var.preview_lambda_memory) && var.preview_lambda_memory >= 256 && var.preview_lambda_memory <= 10240
+    error_message = "preview_lambda_memory must be a whole number of MB between 256 and 10240."
   }
 }
 
@@ -129,7 +137,7 @@ variable "lambda_reserved_concurrency" {
     connections the module can open through the Supabase pooler. -1 = unreserved (the account must keep
     100 unreserved executions: lower these on small accounts).
   EOT
-  type = map(number)
+  type        = map(number)
   default = {
     "voice-sessions"    = 20
     "voice-configs"     = 10
@@ -143,8 +151,12 @@ variable "lambda_reserved_concurrency" {
     "voice-worker"      = 5
   }
   validation {
-    condition     = alltrue([for v in values(var.lambda_reserved_concurrency) : v == -1 || v >= 1])
-    error_message = "lambda_reserved_concurrency values must be -1 (unreserved) or at least 1."
+    condition     = alltrue([for val in values(var.lambda_reserved_concurrency) : val == floor(val) && (val == -1 || val >= 1)])
+    error_message = "lambda_reserved_concurrency values must be -1 (unreserved) or a whole number of at least 1."
+  }
+  validation {
+    condition     = alltrue([for name in keys(var.lambda_reserved_concurrency) : contains(["voice-analytics", "voice-bot", "voice-configs", "voice-credentials", "voice-events", "voice-preview", "voice-sessions", "voice-transcripts", "voice-websocket", "voice-worker"], name)])
+    error_message = "lambda_reserved_concurrency keys must be Lambda names: voice-analytics, voice-bot, voice-configs, voice-credentials, voice-events, voice-preview, voice-sessions, voice-transcripts, voice-websocket, voice-worker."
   }
 }
 
@@ -153,8 +165,8 @@ variable "worker_max_concurrency" {
   type        = number
   default     = 2
   validation {
-    condition     = var.worker_max_concurrency >= 2 && var.worker_max_concurrency <= 1000
-    error_message = "worker_max_concurrency must be between 2 and 1000 (an SQS event source limit)."
+    condition     = var.worker_max_concurrency == floor(var.worker_max_concurrency) && var.worker_max_concurrency >= 2 && var.worker_max_concurrency <= 1000
+    error_message = "worker_max_concurrency must be a whole number between 2 and 1000 (an SQS event source limit)."
   }
 }
 
@@ -162,12 +174,20 @@ variable "lambda_subnet_ids" {
   description = "Optional: private subnets for the Lambdas (database reachable only inside a VPC). Empty = no VPC; the Supabase pooler is reached over TLS."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for s in var.lambda_subnet_ids : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "lambda_subnet_ids must be subnet ids (subnet-0123abcd...)."
+  }
 }
 
 variable "lambda_security_group_ids" {
   description = "Security groups of the Lambdas when lambda_subnet_ids is set."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for s in var.lambda_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", s))])
+    error_message = "lambda_security_group_ids must be security group ids (sg-0123abcd...)."
+  }
 }
 
 variable "log_level" {
@@ -180,6 +200,16 @@ variable "log_level" {
   }
 }
 
+variable "preview_image_uri" {
+  description = "Optional container image of voice-preview (backend/lambdas/voice-preview/Dockerfile: the layers plus piper-tts, so Piper previews work; the zip cannot hold Piper). An ECR URI pinned by tag or digest. null = the zip with the layers (Cartesia only; Piper answers 503 PIPER_NOT_INSTALLED)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.preview_image_uri == null || (can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?/[a-z0-9._/-]+(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$", var.preview_image_uri)) && !can(regex(":latest$", var.preview_image_uri)))
+    error_message = "preview_image_uri must be null or an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; Lambda pulls images only from ECR), pinned to a tag other than :latest or to a digest."
+  }
+}
+
 # --- module settings passed to the Lambdas (module.config.yaml values; VOICE_* overrides) -----------------
 
 variable "standby_pool_size" {
@@ -187,8 +217,8 @@ variable "standby_pool_size" {
   type        = number
   default     = 2
   validation {
-    condition     = var.standby_pool_size >= 0 && var.standby_pool_size <= 50
-    error_message = "standby_pool_size must be between 0 and 50."
+    condition     = var.standby_pool_size == floor(var.standby_pool_size) && var.standby_pool_size >= 0 && var.standby_pool_size <= 50
+    error_message = "standby_pool_size must be a whole number of bots between 0 and 50."
   }
 }
 
@@ -237,8 +267,18 @@ variable "transcript_retention_days" {
   type        = number
   default     = 90
   validation {
-    condition     = var.transcript_retention_days >= 1
-    error_message = "transcript_retention_days must be at least 1."
+    condition     = var.transcript_retention_days == floor(var.transcript_retention_days) && var.transcript_retention_days >= 1 && var.transcript_retention_days <= 3650
+    error_message = "transcript_retention_days must be a whole number of days between 1 and 3650."
+  }
+}
+
+variable "preview_rate_limit_per_minute" {
+  description = "Voice previews per organization in any 60-second window, answered 429 beyond it (module.config.yaml preview_rate_limit_per_minute; VOICE_PREVIEW_RATE_LIMIT_PER_MINUTE of voice-preview)."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.preview_rate_limit_per_minute == floor(var.preview_rate_limit_per_minute) && var.preview_rate_limit_per_minute >= 1 && var.preview_rate_limit_per_minute <= 1000
+    error_message = "preview_rate_limit_per_minute must be a whole number between 1 and 1000."
   }
 }
 
@@ -257,6 +297,10 @@ variable "bot_image_repository_arn" {
   description = "ARN of the ECR repository holding bot_image; the task execution role may pull only from it. null for a public registry."
   type        = string
   default     = null
+  validation {
+    condition     = var.bot_image_repository_arn == null || can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/[a-z0-9._/-]+$", var.bot_image_repository_arn))
+    error_message = "bot_image_repository_arn must be an ECR repository ARN (arn:aws:ecr:<region>:<account>:repository/<name>) or null."
+  }
 }
 
 variable "bot_cpu" {
@@ -274,8 +318,8 @@ variable "bot_memory" {
   type        = number
   default     = 2048
   validation {
-    condition     = var.bot_memory >= 512 && var.bot_memory <= 122880
-    error_message = "bot_memory must be between 512 and 122880 MiB."
+    condition     = var.bot_memory == floor(var.bot_memory) && var.bot_memory >= 512 && var.bot_memory <= 122880 && var.bot_memory % 512 == 0
+    error_message = "bot_memory must be a multiple of 512 MiB between 512 and 122880 (a Fargate memory size)."
   }
 }
 
@@ -283,6 +327,10 @@ variable "bot_container_name" {
   description = "Name of the bot container in the task definitions (ECS_CONTAINER_NAME for run_task overrides)."
   type        = string
   default     = "pipecat-bot"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$", var.bot_container_name))
+    error_message = "bot_container_name: 1-255 letters, digits, - or _ (an ECS container name)."
+  }
 }
 
 variable "bot_container_secrets" {
@@ -290,8 +338,12 @@ variable "bot_container_secrets" {
   type        = map(string)
   default     = {}
   validation {
-    condition     = alltrue([for arn in values(var.bot_container_secrets) : can(regex("^arn:aws[a-z-]*:secretsmanager:", arn))])
-    error_message = "bot_container_secrets values must be Secrets Manager ARNs."
+    condition     = alltrue([for arn in values(var.bot_container_secrets) : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", arn))])
+    error_message = "bot_container_secrets values must be Secrets Manager secret ARNs."
+  }
+  validation {
+    condition     = alltrue([for name in keys(var.bot_container_secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]*$", name))])
+    error_message = "bot_container_secrets keys must be environment variable names (letters, digits, _; not starting with a digit)."
   }
 }
 
@@ -299,14 +351,18 @@ variable "bot_drain_timeout_seconds" {
   description = "Standby bots: how long an interview in progress may continue after SIGTERM (BOT_DRAIN_TIMEOUT_SECONDS; null = until the ECS stop timeout)."
   type        = number
   default     = null
+  validation {
+    condition     = var.bot_drain_timeout_seconds == null || try(var.bot_drain_timeout_seconds >= 1 && var.bot_drain_timeout_seconds <= 110, false)
+    error_message = "bot_drain_timeout_seconds must be null or 1-110 seconds: ECS kills the container 120 s (stopTimeout, the Fargate maximum) after SIGTERM, and a cut interview needs the rest to be reported failed."
+  }
 }
 
 variable "ecs_subnets" {
   description = "Subnets of the bot tasks (public subnets with ecs_assign_public_ip, or private subnets with a NAT)."
   type        = list(string)
   validation {
-    condition     = length(var.ecs_subnets) > 0
-    error_message = "ecs_subnets needs at least one subnet."
+    condition     = length(var.ecs_subnets) > 0 && alltrue([for s in var.ecs_subnets : can(regex("^subnet-[0-9a-f]{8,17}$", s))])
+    error_message = "ecs_subnets needs at least one subnet id (subnet-0123abcd...)."
   }
 }
 
@@ -314,8 +370,8 @@ variable "ecs_security_groups" {
   description = "Security groups of the bot tasks (egress to Daily, the providers and the API; no ingress needed)."
   type        = list(string)
   validation {
-    condition     = length(var.ecs_security_groups) > 0
-    error_message = "ecs_security_groups needs at least one security group."
+    condition     = length(var.ecs_security_groups) > 0 && alltrue([for s in var.ecs_security_groups : can(regex("^sg-[0-9a-f]{8,17}$", s))])
+    error_message = "ecs_security_groups needs at least one security group id (sg-0123abcd...)."
   }
 }
 
@@ -331,12 +387,20 @@ variable "transcript_bucket_name" {
   description = "Name of the transcript bucket. Default: <project>-<environment>-voice-transcripts (bucket names are global: override on collision)."
   type        = string
   default     = null
+  validation {
+    condition     = var.transcript_bucket_name == null || (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.transcript_bucket_name)) && !can(regex("\\.\\.|^[0-9.]+$|^xn--|-s3alias$", var.transcript_bucket_name)))
+    error_message = "transcript_bucket_name must be null or a valid S3 bucket name (3-63 lowercase letters, digits, . and -; no .., not an IP address)."
+  }
 }
 
 variable "access_log_bucket_name" {
   description = "Existing bucket for S3 server access logs of the transcript bucket. null = the module creates <prefix>-access-logs."
   type        = string
   default     = null
+  validation {
+    condition     = var.access_log_bucket_name == null || (can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_log_bucket_name)) && !can(regex("\\.\\.|^[0-9.]+$|^xn--|-s3alias$", var.access_log_bucket_name)))
+    error_message = "access_log_bucket_name must be null or a valid S3 bucket name (3-63 lowercase letters, digits, . and -; no .., not an IP address)."
+  }
 }
 
 variable "access_log_retention_days" {
@@ -344,8 +408,8 @@ variable "access_log_retention_days" {
   type        = number
   default     = 365
   validation {
-    condition     = var.access_log_retention_days >= 1
-    error_message = "access_log_retention_days must be at least 1."
+    condition     = var.access_log_retention_days == floor(var.access_log_retention_days) && var.access_log_retention_days >= 1 && var.access_log_retention_days <= 3650
+    error_message = "access_log_retention_days must be a whole number of days between 1 and 3650."
   }
 }
 
@@ -354,8 +418,8 @@ variable "transcript_glacier_transition_days" {
   type        = number
   default     = 90
   validation {
-    condition     = var.transcript_glacier_transition_days >= 1
-    error_message = "transcript_glacier_transition_days must be at least 1."
+    condition     = var.transcript_glacier_transition_days == floor(var.transcript_glacier_transition_days) && var.transcript_glacier_transition_days >= 1 && var.transcript_glacier_transition_days <= 3650
+    error_message = "transcript_glacier_transition_days must be a whole number of days between 1 and 3650."
   }
 }
 
@@ -364,8 +428,8 @@ variable "transcript_expiration_days" {
   type        = number
   default     = 365
   validation {
-    condition     = var.transcript_expiration_days >= 2
-    error_message = "transcript_expiration_days must be at least 2."
+    condition     = var.transcript_expiration_days == floor(var.transcript_expiration_days) && var.transcript_expiration_days >= 2 && var.transcript_expiration_days <= 3650
+    error_message = "transcript_expiration_days must be a whole number of days between 2 and 3650."
   }
 }
 
@@ -374,8 +438,8 @@ variable "preview_cache_days" {
   type        = number
   default     = 7
   validation {
-    condition     = var.preview_cache_days >= 1
-    error_message = "preview_cache_days must be at least 1."
+    condition     = var.preview_cache_days == floor(var.preview_cache_days) && var.preview_cache_days >= 1 && var.preview_cache_days <= 365
+    error_message = "preview_cache_days must be a whole number of days between 1 and 365."
   }
 }
 
@@ -384,8 +448,8 @@ variable "noncurrent_version_expiration_days" {
   type        = number
   default     = 30
   validation {
-    condition     = var.noncurrent_version_expiration_days >= 1
-    error_message = "noncurrent_version_expiration_days must be at least 1."
+    condition     = var.noncurrent_version_expiration_days == floor(var.noncurrent_version_expiration_days) && var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650
+    error_message = "noncurrent_version_expiration_days must be a whole number of days between 1 and 3650."
   }
 }
 
@@ -394,8 +458,8 @@ variable "standby_message_retention_seconds" {
   type        = number
   default     = 3600
   validation {
-    condition     = var.standby_message_retention_seconds >= 60 && var.standby_message_retention_seconds <= 1209600
-    error_message = "standby_message_retention_seconds must be between 60 and 1209600."
+    condition     = var.standby_message_retention_seconds == floor(var.standby_message_retention_seconds) && var.standby_message_retention_seconds >= 60 && var.standby_message_retention_seconds <= 1209600
+    error_message = "standby_message_retention_seconds must be a whole number of seconds between 60 and 1209600."
   }
 }
 
@@ -404,8 +468,8 @@ variable "dlq_max_receive_count" {
   type        = number
   default     = 5
   validation {
-    condition     = var.dlq_max_receive_count >= 1 && var.dlq_max_receive_count <= 1000
-    error_message = "dlq_max_receive_count must be between 1 and 1000."
+    condition     = var.dlq_max_receive_count == floor(var.dlq_max_receive_count) && var.dlq_max_receive_count >= 1 && var.dlq_max_receive_count <= 1000
+    error_message = "dlq_max_receive_count must be a whole number of receives between 1 and 1000."
   }
 }
 
@@ -421,8 +485,8 @@ variable "database_url_secret_arn" {
   description = "Secrets Manager ARN of the database URL (SecretString: the postgres:// URL or {\"url\": ...}; the Supabase pooler in production)."
   type        = string
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.database_url_secret_arn))
-    error_message = "database_url_secret_arn must be a Secrets Manager ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.database_url_secret_arn))
+    error_message = "database_url_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
   }
 }
 
@@ -430,8 +494,8 @@ variable "daily_api_key_secret_arn" {
   description = "Secrets Manager ARN of the platform's Daily.co API key (organizations may override it with their own credential)."
   type        = string
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.daily_api_key_secret_arn))
-    error_message = "daily_api_key_secret_arn must be a Secrets Manager ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.daily_api_key_secret_arn))
+    error_message = "daily_api_key_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
   }
 }
 
@@ -440,8 +504,8 @@ variable "deepgram_api_key_secret_arn" {
   type        = string
   default     = null
   validation {
-    condition     = var.deepgram_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.deepgram_api_key_secret_arn))
-    error_message = "deepgram_api_key_secret_arn must be a Secrets Manager ARN or null."
+    condition     = var.deepgram_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.deepgram_api_key_secret_arn))
+    error_message = "deepgram_api_key_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or null."
   }
 }
 
@@ -450,8 +514,8 @@ variable "cartesia_api_key_secret_arn" {
   type        = string
   default     = null
   validation {
-    condition     = var.cartesia_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.cartesia_api_key_secret_arn))
-    error_message = "cartesia_api_key_secret_arn must be a Secrets Manager ARN or null."
+    condition     = var.cartesia_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.cartesia_api_key_secret_arn))
+    error_message = "cartesia_api_key_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or null."
   }
 }
 
@@ -460,8 +524,8 @@ variable "openai_api_key_secret_arn" {
   type        = string
   default     = null
   validation {
-    condition     = var.openai_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.openai_api_key_secret_arn))
-    error_message = "openai_api_key_secret_arn must be a Secrets Manager ARN or null."
+    condition     = var.openai_api_key_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.openai_api_key_secret_arn))
+    error_message = "openai_api_key_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or null."
   }
 }
 
@@ -469,20 +533,28 @@ variable "openai_model" {
   description = "Default LLM model of the analytics (OPENAI_MODEL); the secret's `model` wins when set."
   type        = string
   default     = "gpt-4o-mini"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$", var.openai_model))
+    error_message = "openai_model must be a model id (1-128 letters, digits, . _ : / @ -; no spaces)."
+  }
 }
 
 variable "external_secrets_kms_key_arns" {
   description = "Customer managed KMS keys encrypting the externally managed secrets above (leave empty when they use aws/secretsmanager)."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for arn in var.external_secrets_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))])
+    error_message = "external_secrets_kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>; IAM policies cannot name aliases)."
+  }
 }
 
 variable "supabase_jwt_secret_arn" {
   description = "Secrets Manager ARN of the HS256 secret of the user JWTs (the Supabase JWT secret, as a plain string); the voice-websocket Lambda verifies the $connect token with it."
   type        = string
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.supabase_jwt_secret_arn))
-    error_message = "supabase_jwt_secret_arn must be a Secrets Manager ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.supabase_jwt_secret_arn))
+    error_message = "supabase_jwt_secret_arn must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
   }
 }
 
@@ -491,8 +563,8 @@ variable "cors_allow_origins" {
   type        = list(string)
   default     = ["*"]
   validation {
-    condition     = length(var.cors_allow_origins) > 0
-    error_message = "cors_allow_origins needs at least one origin (\"*\" for any)."
+    condition     = length(var.cors_allow_origins) > 0 && alltrue([for o in var.cors_allow_origins : o == "*" || can(regex("^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", o))])
+    error_message = "cors_allow_origins: one or more origins, each \"*\" or scheme://host[:port] with no path or trailing slash (browsers send exactly that)."
   }
 }
 
@@ -500,6 +572,10 @@ variable "bot_token_secret_version" {
   description = "Change to rotate the bot-token signing secret (tokens issued before stop working: rotate between interviews)."
   type        = string
   default     = "1"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,64}$", var.bot_token_secret_version))
+    error_message = "bot_token_secret_version: 1-64 letters, digits, ., _ or -."
+  }
 }
 
 # --- APIs ------------------------------------------------------------------------------------------------------------
@@ -514,6 +590,10 @@ variable "authorizer_lambda_arn" {
   description = "ARN of the platform's Lambda authorizer (module-access) for user routes of the module's REST API. Required with create_rest_api."
   type        = string
   default     = null
+  validation {
+    condition     = var.authorizer_lambda_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$", var.authorizer_lambda_arn))
+    error_message = "authorizer_lambda_arn must be a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>[:alias]) or null."
+  }
 }
 
 variable "authorizer_type" {
@@ -531,8 +611,8 @@ variable "authorizer_result_ttl_seconds" {
   type        = number
   default     = 300
   validation {
-    condition     = var.authorizer_result_ttl_seconds >= 0 && var.authorizer_result_ttl_seconds <= 3600
-    error_message = "authorizer_result_ttl_seconds must be between 0 and 3600."
+    condition     = var.authorizer_result_ttl_seconds == floor(var.authorizer_result_ttl_seconds) && var.authorizer_result_ttl_seconds >= 0 && var.authorizer_result_ttl_seconds <= 3600
+    error_message = "authorizer_result_ttl_seconds must be a whole number of seconds between 0 and 3600."
   }
 }
 
@@ -540,12 +620,40 @@ variable "platform_rest_api_execution_arn" {
   description = "With create_rest_api = false: execution ARN of the platform's REST API, allowed to invoke the REST Lambdas."
   type        = string
   default     = null
+  validation {
+    condition     = var.platform_rest_api_execution_arn == null || can(regex("^arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[0-9]{12}:[a-z0-9]{10}$", var.platform_rest_api_execution_arn))
+    error_message = "platform_rest_api_execution_arn must be a REST API execution ARN (arn:aws:execute-api:<region>:<account>:<api id>, no stage or path) or null."
+  }
+}
+
+variable "platform_rest_api_name" {
+  description = "With create_rest_api = false: name of the platform's REST API (the ApiName of its CloudWatch metrics), so the REST 5XX alarm watches the gateway that serves the module's routes. null = no REST 5XX alarm (a warning; the Lambda error alarms still cover the module's functions)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.platform_rest_api_name == null || try(length(var.platform_rest_api_name) <= 1024 && can(regex("^\\S", var.platform_rest_api_name)), false)
+    error_message = "platform_rest_api_name must be null or the REST API's name (1-1024 characters, not starting with a space)."
+  }
+}
+
+variable "platform_rest_api_stage_name" {
+  description = "Stage of the platform's REST API the REST 5XX alarm watches. null = all its stages together."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.platform_rest_api_stage_name == null || can(regex("^[A-Za-z0-9_-]{1,128}$", var.platform_rest_api_stage_name))
+    error_message = "platform_rest_api_stage_name must be null or a stage name (letters, digits, - and _)."
+  }
 }
 
 variable "api_base_url" {
   description = "Public base URL of the REST routes given to bots (…/api/voice). Default: the module's own REST API stage."
   type        = string
   default     = null
+  validation {
+    condition     = var.api_base_url == null || can(regex("^https://[^/\\s]+(/[^\\s]*)?[^/\\s]$", var.api_base_url))
+    error_message = "api_base_url must be null or an https:// URL without a trailing slash (bots append /bot/sessions/...)."
+  }
 }
 
 variable "api_stage_name" {
@@ -559,15 +667,23 @@ variable "api_stage_name" {
 }
 
 variable "api_throttle_rate_limit" {
-  description = "Steady-state requests per second per stage (REST and WebSocket)."
+  description = "Steady-state requests per second per stage (REST and WebSocket); at most api_throttle_burst_limit."
   type        = number
   default     = 100
+  validation {
+    condition     = var.api_throttle_rate_limit > 0 && var.api_throttle_rate_limit <= 10000
+    error_message = "api_throttle_rate_limit must be more than 0 and at most 10000 requests per second (the regional account quota)."
+  }
 }
 
 variable "api_throttle_burst_limit" {
-  description = "Burst requests per stage (REST and WebSocket)."
+  description = "Burst requests per stage (REST and WebSocket): the token bucket's size, at least api_throttle_rate_limit."
   type        = number
   default     = 200
+  validation {
+    condition     = var.api_throttle_burst_limit == floor(var.api_throttle_burst_limit) && var.api_throttle_burst_limit >= 1 && var.api_throttle_burst_limit <= 5000
+    error_message = "api_throttle_burst_limit must be a whole number between 1 and 5000 (the regional account burst quota)."
+  }
 }
 
 variable "api_execution_logging" {
@@ -586,6 +702,10 @@ variable "waf_web_acl_arn" {
   description = "Optional WAFv2 web ACL (REGIONAL) associated with the REST API stage."
   type        = string
   default     = null
+  validation {
+    condition     = var.waf_web_acl_arn == null || can(regex("^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]+/[a-f0-9-]+$", var.waf_web_acl_arn))
+    error_message = "waf_web_acl_arn must be a REGIONAL WAFv2 web ACL ARN (arn:aws:wafv2:<region>:<account>:regional/webacl/<name>/<id>) or null."
+  }
 }
 
 # --- schedules and monitoring ------------------------------------------------------------------------------------------
@@ -594,30 +714,50 @@ variable "watchdog_schedule" {
   description = "EventBridge schedule of the bot watchdog (voice-events)."
   type        = string
   default     = "rate(1 minute)"
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.watchdog_schedule))
+    error_message = "watchdog_schedule must be an EventBridge schedule expression: rate(1 minute), rate(5 minutes), rate(2 hours)... or cron(<6 fields>)."
+  }
 }
 
 variable "retention_schedule" {
   description = "EventBridge schedule of the transcript retention run (voice-worker), UTC."
   type        = string
   default     = "cron(15 3 * * ? *)"
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+( \\S+){5}\\))$", var.retention_schedule))
+    error_message = "retention_schedule must be an EventBridge schedule expression: rate(1 minute), rate(5 minutes), rate(2 hours)... or cron(<6 fields>)."
+  }
 }
 
 variable "alarm_sns_topic_arn" {
   description = "SNS topic notified by the module's alarms (null: alarms without actions)."
   type        = string
   default     = null
+  validation {
+    condition     = var.alarm_sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_sns_topic_arn))
+    error_message = "alarm_sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>) or null."
+  }
 }
 
 variable "api_5xx_alarm_threshold" {
-  description = "REST API 5XX responses per 5 minutes that raise the alarm."
+  description = "REST API 5XX responses per 5 minutes that raise the alarm (the module's own API, or platform_rest_api_name's)."
   type        = number
   default     = 5
+  validation {
+    condition     = var.api_5xx_alarm_threshold == floor(var.api_5xx_alarm_threshold) && var.api_5xx_alarm_threshold >= 1 && var.api_5xx_alarm_threshold <= 100000
+    error_message = "api_5xx_alarm_threshold must be a whole number of responses between 1 and 100000."
+  }
 }
 
 variable "pool_backlog_age_alarm_seconds" {
   description = "Age (seconds) of the oldest unclaimed standby-pool request that raises the alarm (the pickup fallback starts after 20 s)."
   type        = number
   default     = 60
+  validation {
+    condition     = var.pool_backlog_age_alarm_seconds == floor(var.pool_backlog_age_alarm_seconds) && var.pool_backlog_age_alarm_seconds >= 20 && var.pool_backlog_age_alarm_seconds <= 3600
+    error_message = "pool_backlog_age_alarm_seconds must be a whole number between 20 (the pickup fallback's delay: lower alarms on normal operation) and 3600."
+  }
 }
 
 variable "create_dashboard" {
