@@ -476,7 +476,8 @@ def route_docs() -> dict[str, RouteDoc]:
                 401: ERROR_TEXT[401],
                 403: admin_403,
                 404: session_404,
-                409: "`SESSION_NOT_FINISHED`: only a completed session has a transcript to analyse",
+                409: "`SESSION_NOT_FINISHED`: only a finished session has a transcript to analyse; "
+                "`ANALYTICS_RUNNING`: the analysis is running, regenerate once it has finished",
                 503: "`WORKER_QUEUE_NOT_CONFIGURED` or " + DB_503,
             },
             description="The job was queued; GET shows the result when it is done",

@@ -3,6 +3,7 @@ moto), and org statistics (get_org_voice_stats under RLS). Analytics rows are in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import uuid
@@ -151,6 +152,28 @@ def test_admins_queue_a_regeneration(
     [job] = messages(sqs, url)
     assert job["type"] == "analytics" and job["regenerate"] is True
     assert job["sessionId"] == str(session["id"]) and job["orgId"] == str(team.org.id)
+
+
+def test_regenerate_while_the_analysis_runs_is_refused_until_it_is_stale(
+    invoke: Any, team: Any, make_voice_session: Any, admin_conn: Any, worker_queue: Any
+) -> None:
+    sqs, url = worker_queue
+    session = make_voice_session(team.org, team.member, status="completed")
+    insert_analytics(admin_conn, session, status="running")
+    path = f"/api/voice/analytics/{session['id']}/regenerate"
+
+    busy = invoke(LAMBDA, "POST", path, user=team.admin)
+    assert (busy.status, busy.code) == (409, "ANALYTICS_RUNNING"), busy.body
+    assert messages(sqs, url) == []
+    # A claim nobody renewed for 15 minutes is a crashed worker's: regenerating is allowed again.
+    crashed = make_voice_session(team.org, team.member, status="completed")
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=16)
+    insert_analytics(admin_conn, crashed, status="running", updated_at=stale)
+    assert (
+        invoke(LAMBDA, "POST", f"/api/voice/analytics/{crashed['id']}/regenerate", user=team.admin).status
+        == 202
+    )
+    assert [m["sessionId"] for m in messages(sqs, url)] == [str(crashed["id"])]
 
 
 def test_regenerate_denials_queue_nothing(

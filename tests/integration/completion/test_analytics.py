@@ -277,6 +277,34 @@ def test_regenerate_runs_again_and_duplicate_deliveries_do_not(
     assert len(published) == 2
 
 
+def test_a_regeneration_arriving_during_a_run_waits_for_it(
+    interview: Any, admin_conn: Any, worker: Worker, llm: FakeOpenAI, published: Any
+) -> None:
+    """Queued while another job holds the row, the regeneration is retried later, not dropped."""
+    configure(llm)
+    llm.responder = Analyst(SCORES)
+    session = interview()
+    complete_via_worker(worker, session)
+    admin_conn.execute(
+        "UPDATE public.voice_analytics SET status = 'running' WHERE session_id = %s", (session["id"],)
+    )
+    llm.responder = Analyst({"communication": 100.0, "technical_depth": 100.0})
+    completion.enqueue_analytics(session["id"], session["org_id"], regenerate=True)
+
+    [message] = worker.receive()
+    result = worker.invoke([message])
+
+    assert result["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]  # back to the queue
+    assert len(llm.requests) == 1
+    # The other run ends; the redelivered regeneration now runs.
+    admin_conn.execute(
+        "UPDATE public.voice_analytics SET status = 'completed' WHERE session_id = %s", (session["id"],)
+    )
+    worker.drain()
+    assert len(llm.requests) == 2
+    assert float(analytics(admin_conn, session["id"])["overall_score"]) == 100.0
+
+
 def test_failed_sessions_are_skipped_unless_regenerated(
     interview: Any, admin_conn: Any, worker: Worker, llm: FakeOpenAI, published: Any
 ) -> None:

@@ -56,16 +56,20 @@ def get_analytics(principal: Principal, session_id: uuid.UUID) -> dict[str, Any]
 
 
 def request_regeneration(principal: Principal, session_id: uuid.UUID) -> dict[str, Any]:
-    """Queue the analysis of a finished session again (org admins); 409 while the session runs."""
+    """Queue the analysis of a finished session again (org admins); 409 while the session or its analysis
+    runs."""
+    from voice_common import completion  # the job side; imported here, off the read routes' cold start
+
     with user_tx(principal) as cur:
         cur.execute(
             """
             SELECT s.id, s.org_id, s.status, public.is_org_admin(s.org_id) AS caller_is_admin,
-                   a.status AS analytics_status
+                   a.status AS analytics_status,
+                   (a.status = 'running' AND a.updated_at > now() - %s) AS analytics_running
             FROM public.voice_sessions s LEFT JOIN public.voice_analytics a ON a.session_id = s.id
             WHERE s.id = %s
             """,
-            (session_id,),
+            (completion.STALE_RUNNING, session_id),
         )
         row = cur.fetchone()
     if row is None:
@@ -79,8 +83,12 @@ def request_regeneration(principal: Principal, session_id: uuid.UUID) -> dict[st
             f"Analytics can be generated once the session has completed or failed (status: {row['status']})",
             code="SESSION_NOT_FINISHED",
         )
-    from voice_common import completion
-
+    if row["analytics_running"]:
+        # Accepting would queue a job that finds the row busy: say so rather than drop the request.
+        raise ConflictError(
+            "The analysis of this session is running; regenerate it once it has finished",
+            code="ANALYTICS_RUNNING",
+        )
     completion.enqueue_analytics(row["id"], row["org_id"], regenerate=True)
     logger.info("analytics regeneration requested", extra={"session_id": str(row["id"])})
     return {

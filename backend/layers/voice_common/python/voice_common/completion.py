@@ -387,12 +387,12 @@ def run_analytics(
             current = cur.fetchone()
     if claimed is None:
         busy = bool(current and current["status"] == "running" and current["fresh"])
-        if busy and not regenerate and receive_count < _max_attempts():
-            # Another delivery is running it; come back after the visibility timeout.
+        if busy and receive_count < _max_attempts():
+            # Another job is running it (a regeneration queued just as a run began, or a second delivery):
+            # come back after the visibility timeout, when it has finished, rather than drop this one.
             raise RetryLaterError("analytics of this session are running in another job")
-        logger.info(
-            "analytics not claimed", extra={"session_id": sid, "status": current and current["status"]}
-        )
+        log = logger.warning if busy and regenerate else logger.info
+        log("analytics not claimed", extra={"session_id": sid, "status": current and current["status"]})
         return str(current["status"]) if current else "no_row"
 
     segments, _ = assembly.order_segments(
