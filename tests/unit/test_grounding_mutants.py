@@ -194,8 +194,9 @@ def test_no_room_for_a_re_ask_drops_the_moments_without_asking(monkeypatch) -> N
     monkeypatch.setattr(small, "_json", lambda *a, **k: pytest.fail("the re-ask does not fit: not sent"))
     good = _moment(72.0, "always check the cache")
     assert small._ground([good, _moment(11.0, "invented words")]) == [good]
-    assert (small.grounding.re_asked, small.grounding.recovered, small.grounding.dropped) == (1, 0, 1)
-    assert small.grounding.reask_error is None
+    # Not asked, so not counted as re-asked; the report says why the second chance was skipped.
+    assert (small.grounding.re_asked, small.grounding.recovered, small.grounding.dropped) == (0, 0, 1)
+    assert small.grounding.reask_error == "ContextTooSmall"
 
 
 def test_all_grounded_needs_no_re_ask(analyzer: Analyzer, monkeypatch) -> None:

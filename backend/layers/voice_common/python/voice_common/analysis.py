@@ -579,13 +579,16 @@ class Analyzer:
         report.grounded_first_pass = len(good)
         if not bad:
             return good
-        report.re_asked = len(bad)
         report.ungrounded_items = [
             {"timestamp": m.timestamp, "type": m.type, "description": m.description} for m in bad
         ]
         recovered: list[KeyMoment] = []
         reask = reask_messages([(m, self.index.excerpt(m.timestamp)) for m in bad])
-        if self._fits(reask, NOTES_MAX_TOKENS):
+        if not self._fits(reask, NOTES_MAX_TOKENS):
+            # Counted as not asked: the report says what the model was actually given a second chance at.
+            report.reask_error = "ContextTooSmall"
+        else:
+            report.re_asked = len(bad)
             try:
                 out: MomentsOutput = self._json(
                     reask, MomentsOutput, max_tokens=NOTES_MAX_TOKENS, purpose="reground"
