@@ -190,6 +190,43 @@ def test_circuit_breaker_opens_after_consecutive_failures_and_half_opens(
         assert breaker_for(chain.providers[0].config.key).state == "closed"
 
 
+def test_half_open_lets_one_trial_through_while_concurrent_jobs_use_the_fallback(
+    llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("AI_CIRCUIT_FAILURE_THRESHOLD", "1")
+    monkeypatch.setenv("AI_CIRCUIT_COOLDOWN_SECONDS", "0.3")
+    with FakeOpenAI(api_key="sk-test-platform") as primary:
+        primary.responder = lambda _request: Reply.error(503)
+        llm.responder = lambda _request: Reply.json({"score": 5, "feedback": "backup"})
+        chain = ProviderChain(
+            [provider(primary.base_url, max_retries=0), provider(llm.base_url, name="backup")]
+        )
+        assert chain.chat(MESSAGES).usage.provider == "backup"  # the primary failed: open
+        time.sleep(0.35)  # half-open
+
+        release = threading.Event()
+
+        def slow_recovery(_request: Any) -> Any:
+            release.wait(5)
+            return Reply.json({"score": 6, "feedback": "primary"})
+
+        primary.responder = slow_recovery
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            trial = pool.submit(chain.chat, MESSAGES)
+            while len(primary.requests) < 2:  # the trial reached the primary
+                time.sleep(0.01)
+            others = [pool.submit(chain.chat, MESSAGES) for _ in range(5)]
+            answered = [f.result(timeout=10).usage.provider for f in others]
+            release.set()
+            assert trial.result(timeout=10).usage.provider == "primary"
+        assert answered == ["backup"] * 5  # not sent to the recovering primary meanwhile
+        assert len(primary.requests) == 2
+        assert breaker_for(chain.providers[0].config.key).state == "closed"
+
+
 def test_every_provider_open_or_down_is_a_retryable_failure(
     llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> None:

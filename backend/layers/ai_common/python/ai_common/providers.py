@@ -190,12 +190,18 @@ class OpenAICompatibleProvider:
 
 @dataclass
 class CircuitBreaker:
-    """Consecutive-failure breaker: closed -> open (after ``threshold``) -> half-open (after ``cooldown``)."""
+    """Consecutive-failure breaker: closed -> open (after ``threshold``) -> half-open (after ``cooldown``).
+
+    Half-open lets one trial call through at a time: the jobs waiting for a recovering provider do not all
+    hit it at once. The trial's outcome closes (success) or re-opens (failure) the breaker; a trial that
+    never reports back is replaced by another after a further cool-down.
+    """
 
     threshold: int = 3
     cooldown_seconds: float = 60.0
     failures: int = 0
     opened_at: float | None = None
+    trial_started: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -205,17 +211,33 @@ class CircuitBreaker:
         return "half-open" if time.monotonic() - self.opened_at >= self.cooldown_seconds else "open"
 
     def allow(self) -> bool:
-        """Closed and half-open let a call through; a half-open trial that fails re-opens at once."""
-        return self.state != "open"
+        """Whether this call may go to the provider (closed: always; open: never; half-open: the trial)."""
+        with self._lock:
+            if self.opened_at is None:
+                return True
+            now = time.monotonic()
+            if now - self.opened_at < self.cooldown_seconds:
+                return False
+            if self.trial_started is not None and now - self.trial_started < self.cooldown_seconds:
+                return False  # another caller's trial is in flight
+            self.trial_started = now
+            return True
+
+    def release(self) -> None:
+        """End a call that says nothing about the provider's health (e.g. our own request was refused)."""
+        with self._lock:
+            self.trial_started = None
 
     def record_success(self) -> None:
         with self._lock:
             self.failures = 0
             self.opened_at = None
+            self.trial_started = None
 
     def record_failure(self) -> None:
         with self._lock:
             self.failures += 1
+            self.trial_started = None
             if self.failures >= self.threshold or self.opened_at is not None:
                 self.opened_at = time.monotonic()
 
@@ -282,9 +304,14 @@ class ProviderChain:
                     deadline=deadline,
                     purpose=purpose,
                 )
-            except ProviderError as exc:
+            except BaseException as exc:
+                if not isinstance(exc, ProviderError):
+                    breaker.release()  # not the provider's doing (e.g. a bug, an interrupt): no verdict
+                    raise
                 if exc.counts_against_provider:
                     breaker.record_failure()
+                else:
+                    breaker.release()
                 retryable = retryable or exc.retryable
                 attempts.append(Attempted(provider.name, exc.reason))
                 logger.warning(
