@@ -291,6 +291,24 @@ data "aws_iam_policy_document" "bot_secrets" {
     resources = concat([local.credential_secrets_arn], local.bot_platform_secret_arns)
   }
 
+  # voice_bot.config.unseal: the ECS payload's sealed room and bot tokens (voice_common.dispatch.seal_tokens),
+  # only under the bot-dispatch encryption context (which also binds them to their session).
+  statement {
+    sid       = "UnsealDispatchTokens"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.voice[0].arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:purpose"
+      values   = ["bot-dispatch"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:module"
+      values   = ["module-voice"]
+    }
+  }
+
   dynamic "statement" {
     for_each = length(var.external_secrets_kms_key_arns) > 0 ? [1] : []
     content {

@@ -288,6 +288,24 @@ data "aws_iam_policy_document" "run_bot" {
     }
   }
 
+  # voice_common.dispatch.seal_tokens: the room and bot tokens travel in the overrides KMS-encrypted
+  # with the module key, under the bot-dispatch encryption context (only the bot's task role opens them).
+  statement {
+    sid       = "SealBotTokens"
+    actions   = ["kms:Encrypt"]
+    resources = [aws_kms_key.voice[0].arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:purpose"
+      values   = ["bot-dispatch"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:module"
+      values   = ["module-voice"]
+    }
+  }
+
   # run_task hands the bot's task and execution roles to ECS, and nothing else.
   statement {
     sid       = "PassBotRoles"

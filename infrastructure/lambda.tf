@@ -134,6 +134,7 @@ locals {
       ECS_SUBNETS              = join(",", var.ecs_subnets)
       ECS_SECURITY_GROUPS      = join(",", var.ecs_security_groups)
       ECS_ASSIGN_PUBLIC_IP     = var.ecs_assign_public_ip ? "ENABLED" : "DISABLED"
+      BOT_DISPATCH_KMS_KEY_ID  = local.kms_key_arn # seals the bot's tokens in run_task overrides
       API_BASE_URL             = local.api_base_url != null ? local.api_base_url : ""
       WEBSOCKET_URL            = local.websocket_url
     }

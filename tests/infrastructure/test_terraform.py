@@ -52,6 +52,7 @@ TARGET_TYPES = {
     "secretsmanager": ("aws_secretsmanager_secret.",),
     "ecs": ("aws_ecs_cluster.", "aws_ecs_task_definition."),
     "execute-api": ("aws_apigatewayv2_api.",),
+    "kms": ("aws_kms_key.",),
 }
 # Actions AWS does not scope to resources: "*" is the only possible resource.
 UNSCOPED_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken"}
@@ -416,12 +417,16 @@ def test_bot_task_roles_allow_exactly_the_bots_calls(tf: Config) -> None:
     assert pool_actions and task_actions
     task = statements(tf, "bot_secrets")
     standby = statements(tf, "bot_standby")
-    kms = {"kms:Decrypt"}  # encrypted pool queue / externally encrypted secrets
+    kms = {"kms:Decrypt"}  # sealed dispatch tokens / encrypted pool queue / externally encrypted secrets
     # voice_bot.protection calls the ECS agent endpoint over HTTP (not boto3): standby bots only.
     agent = {"ecs:UpdateTaskProtection"}
     assert "task-protection/v1/state" in (ROOT / "backend/bot/voice_bot/protection.py").read_text()
-    assert {a for s in task for a in s.actions} - kms == task_actions
-    assert {a for s in standby for a in s.actions} - kms == task_actions | pool_actions | agent
+    assert {a for s in task for a in s.actions} - kms == task_actions - kms
+    assert {a for s in standby for a in s.actions} - kms == (task_actions | pool_actions | agent) - kms
+    # voice_bot.config.unseal: only the module key, only under the bot-dispatch encryption context.
+    (unseal,) = [s for s in task if s.sid == "UnsealDispatchTokens"]
+    assert unseal.actions == ("kms:Decrypt",) and unseal.resources == ("${aws_kms_key.voice[0].arn}",)
+    assert ("StringEquals", "kms:EncryptionContext:purpose", ("bot-dispatch",)) in unseal.conditions
     for statement in standby:
         if set(statement.actions) & pool_actions:
             assert {r for res in statement.resources for r in tf.refs(res)} == {"aws_sqs_queue.standby_pool"}
