@@ -203,10 +203,21 @@ def test_delete_is_for_org_admins_and_erases_the_archive(
     key = f"transcripts/{team.org.id}/2026/01/16/{session['id']}.json"
     s3.put_object(Bucket=bucket, Key=key, Body=b'{"segments": []}')
     t = insert_transcript(admin_conn, session, transcript_s3_url=f"s3://{bucket}/{key}")
+    moments = [
+        {"timestamp": 12.0, "type": "strength", "description": "Clear plan", "quote": "I would cache it"},
+        {"timestamp": 40.0, "type": "concern", "description": "Vague on tests"},
+    ]
     analytics = admin_conn.execute(
-        "INSERT INTO public.voice_analytics (session_id, transcript_id, status, created_by) "
-        "VALUES (%s, %s, 'completed', %s) RETURNING id",
-        (session["id"], t["id"], team.member.id),
+        "INSERT INTO public.voice_analytics"
+        " (session_id, transcript_id, status, created_by, overall_score, key_moments, detailed_analysis) "
+        "VALUES (%s, %s, 'completed', %s, 72, %s, %s) RETURNING id",
+        (
+            session["id"],
+            t["id"],
+            team.member.id,
+            Jsonb(moments),
+            Jsonb({"summary": "The candidate said they would cache it.", "rubric_source": "config"}),
+        ),
     ).fetchone()
 
     for seq, speaker in enumerate(("bot", "candidate")):
@@ -250,10 +261,15 @@ def test_delete_is_for_org_admins_and_erases_the_archive(
     assert not exists()
     assert segments() == 0  # candidate erasure: nothing left to rebuild the transcript from
     assert s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount") == 0
-    link = admin_conn.execute(
-        "SELECT transcript_id FROM public.voice_analytics WHERE id = %s", (analytics["id"],)
-    )
-    assert link.fetchone()["transcript_id"] is None
+    kept = admin_conn.execute(
+        "SELECT transcript_id, overall_score, key_moments, detailed_analysis"
+        " FROM public.voice_analytics WHERE id = %s",
+        (analytics["id"],),
+    ).fetchone()
+    assert kept["transcript_id"] is None and float(kept["overall_score"]) == 72.0  # the scores stay
+    # The candidate's words do not: no quote, no narrative summary.
+    assert kept["key_moments"] == [{k: v for k, v in m.items() if k != "quote"} for m in moments]
+    assert kept["detailed_analysis"] == {"rubric_source": "config", "erased": True}
     assert invoke(LAMBDA, "DELETE", f"{BASE}/{t['id']}", user=team.admin).status == 404
 
 

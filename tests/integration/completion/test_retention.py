@@ -159,7 +159,35 @@ def test_erasure_through_lifecycle_and_refusal_outside_the_transcript_bucket(
     s3.create_bucket(Bucket=other)
     s3.put_object(Bucket=other, Key=key, Body=b"keep me")
 
-    lifecycle.on_transcript_deleted([done["url"], f"s3://{other}/{key}", "https://example.com/x"])
+    session = done["session"]
+    lifecycle.on_transcript_deleted(
+        session["id"], session["org_id"], [done["url"], f"s3://{other}/{key}", "https://example.com/x"]
+    )
 
     assert not exists(s3, bucket, key)
     assert exists(s3, other, key)  # never deleted: not the transcript bucket
+
+
+def test_erasure_that_s3_refuses_is_queued_and_retried_by_the_worker(
+    aws_clients: Any, worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Candidate erasure does not depend on S3 answering at the moment of the delete request."""
+    import uuid
+
+    s3 = aws_clients("s3")
+    bucket = new_name("transcripts-later")  # not there yet: S3 answers NoSuchBucket
+    monkeypatch.setenv("TRANSCRIPT_BUCKET", bucket)
+    session_id, org_id = uuid.uuid4(), uuid.uuid4()
+    url = f"s3://{bucket}/transcripts/{org_id}/2026/01/02/{session_id}.json"
+
+    lifecycle.on_transcript_deleted(session_id, org_id, [url])
+
+    [job] = worker.bodies()
+    assert (job["type"], job["sessionId"], job["s3Urls"]) == ("erasure", str(session_id), [url])
+    # S3 is back (and the object is there): the worker's retry deletes it.
+    s3.create_bucket(Bucket=bucket)
+    key = url.split("/", 3)[3]
+    s3.put_object(Bucket=bucket, Key=key, Body=b"{}")
+    worker.drain()
+    assert not exists(s3, bucket, key)
+    assert worker.receive() == []

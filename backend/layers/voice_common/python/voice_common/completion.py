@@ -52,12 +52,13 @@ class Job(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
-    type: Literal["completion", "analytics"]
+    type: Literal["completion", "analytics", "erasure"]
     version: int = JOB_VERSION
     session_id: uuid.UUID = Field(alias="sessionId")
     org_id: uuid.UUID = Field(alias="orgId")
     regenerate: bool = False
     requested_at: str | None = Field(default=None, alias="requestedAt")
+    s3_urls: list[str] = Field(default_factory=list, alias="s3Urls")  # erasure: the archives to delete
 
 
 class RetryLaterError(Exception):
@@ -111,6 +112,33 @@ def enqueue_analytics(session_id: uuid.UUID | str, org_id: uuid.UUID | str, rege
 
 
 # --- erasure -------------------------------------------------------------------------------------------
+
+
+def erase_archives(session_id: uuid.UUID | str, org_id: uuid.UUID | str, s3_urls: list[str]) -> str:
+    """Delete a deleted session's or transcript's archives now, or queue the deletion when S3 fails.
+
+    Candidate erasure must not depend on S3 answering at the moment of the request: a failure becomes an
+    ``erasure`` job on the worker queue, retried by SQS (and kept in its dead-letter queue, with an
+    alarm, if it never succeeds). Returns ``deleted`` or ``queued``.
+    """
+    try:
+        delete_archives(s3_urls)
+        return "deleted"
+    except Exception as exc:
+        logger.warning(
+            "archive deletion failed; queued for retry",
+            extra={"session_id": str(session_id), "error": type(exc).__name__},
+        )
+    _send(
+        Job(
+            type="erasure",
+            session_id=uuid.UUID(str(session_id)),
+            org_id=uuid.UUID(str(org_id)),
+            s3_urls=list(s3_urls),
+            requested_at=_now_iso(),
+        )
+    )
+    return "queued"
 
 
 def delete_archives(s3_urls: Iterable[str]) -> int:
@@ -536,6 +564,8 @@ def handle_record(record: Any, lambda_context: Any = None) -> dict[str, Any] | s
     try:
         if job.type == "completion":
             return run_completion(job.session_id)
+        if job.type == "erasure":
+            return {"outcome": "erased", "objects": delete_archives(job.s3_urls)}  # raising = retried
         deadline = None
         if lambda_context is not None:
             remaining = lambda_context.get_remaining_time_in_millis() / 1000.0

@@ -41,16 +41,16 @@ def on_status_changed(
 
 def on_session_deleted(session: Mapping[str, Any], transcript_s3_urls: list[str]) -> None:
     """Candidate erasure: the archived transcript objects go with the session."""
-    from voice_common import completion, orchestration
+    from voice_common import orchestration
 
     if session.get("status") in ("ready", "active"):
         _safely("teardown", lambda: orchestration.teardown(session, "cancelled"))
-    if transcript_s3_urls:
-        _safely("delete_archives", lambda: completion.delete_archives(transcript_s3_urls))
+    on_transcript_deleted(session["id"], session["org_id"], transcript_s3_urls)
 
 
-def on_transcript_deleted(transcript_s3_urls: list[str]) -> None:
+def on_transcript_deleted(session_id: Any, org_id: Any, transcript_s3_urls: list[str]) -> None:
+    """Erase the archived objects (retried through the worker queue when S3 fails: completion)."""
     from voice_common import completion
 
     if transcript_s3_urls:
-        _safely("delete_archives", lambda: completion.delete_archives(transcript_s3_urls))
+        _safely("erase_archives", lambda: completion.erase_archives(session_id, org_id, transcript_s3_urls))

@@ -115,7 +115,7 @@ def delete_transcript(principal: Principal, transcript_id: uuid.UUID) -> dict[st
         )
     url = row["transcript_s3_url"]
     if url:
-        lifecycle.on_transcript_deleted([url])
+        lifecycle.on_transcript_deleted(row["session_id"], row["org_id"], [url])
     logger.info(
         "transcript deleted", extra={"transcript_id": str(row["id"]), "session_id": str(row["session_id"])}
     )
