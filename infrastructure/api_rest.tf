@@ -24,6 +24,8 @@ locals {
     { lambda = "voice-configs", method = "GET", path = "/api/voice/configs/{id}", auth = "user" },
     { lambda = "voice-configs", method = "PUT", path = "/api/voice/configs/{id}", auth = "user" },
     { lambda = "voice-configs", method = "DELETE", path = "/api/voice/configs/{id}", auth = "user" },
+    { lambda = "voice-configs", method = "GET", path = "/api/voice/settings", auth = "user" },
+    { lambda = "voice-configs", method = "PUT", path = "/api/voice/settings", auth = "user" },
     { lambda = "voice-credentials", method = "GET", path = "/api/voice/credentials", auth = "user" },
     { lambda = "voice-credentials", method = "POST", path = "/api/voice/credentials", auth = "user" },
     { lambda = "voice-credentials", method = "GET", path = "/api/voice/credentials/{id}", auth = "user" },

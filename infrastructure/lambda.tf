@@ -37,7 +37,7 @@ locals {
       memory      = var.module_voice_lambda_memory
       async       = false
       env_groups  = ["common", "rest", "realtime", "settings", "completion", "dispatch", "provider_secrets"]
-      policies    = ["kms_write", "connections", "push", "bot_token_secret", "transcript_erase"]
+      policies    = ["kms_write", "connections", "push", "bot_token_secret", "completion_jobs", "transcript_erase"]
     }
     "voice-analytics" = {
       description = "Interview analytics and organization statistics"

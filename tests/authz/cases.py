@@ -204,6 +204,16 @@ def delete_config(s: Scene) -> Request:
 
 
 @case
+def get_org_settings(s: Scene) -> Request:
+    return Request("/api/voice/settings", query={"orgId": str(s.org.id)})
+
+
+@case
+def put_org_settings(s: Scene) -> Request:
+    return Request("/api/voice/settings", body={"orgId": str(s.org.id), "transcriptRetentionDays": 30})
+
+
+@case
 def list_sessions(s: Scene) -> Request:
     s.session()
     return Request("/api/voice/sessions", query={"orgId": str(s.org.id)})

@@ -157,13 +157,14 @@ def _models() -> dict[str, Any]:
     from voice_common.api.transcripts import Transcript, TranscriptDeleted, TranscriptSummary
     from voice_common.configs import Config, ConfigSummary
     from voice_common.orchestration import StartResult
+    from voice_common.org_settings import OrgSettings
     from voice_common.preview import PreviewResult
     from voice_common.sessions import KbLink, Session, SessionSummary
 
     models: list[type[BaseModel]] = [
         Analytics, AnalyticsPending, OrgStats, RegenerateAccepted, FailedIn, CredentialDeleted, CredentialOut,
         KeyValidation, Transcript, TranscriptDeleted, TranscriptSummary, Config, ConfigSummary, StartResult,
-        PreviewResult, KbLink, Session, SessionSummary,
+        PreviewResult, KbLink, Session, SessionSummary, OrgSettings,
     ]  # fmt: skip
     return {model.__name__: model for model in models}
 
@@ -336,6 +337,18 @@ def route_docs() -> dict[str, RouteDoc]:
                 409: "`CONFIG_NAME_EXISTS`: the org already has a configuration of that name",
                 503: DB_503,
             },
+        ),
+        "GET /api/voice/settings": RouteDoc(
+            200,
+            m["OrgSettings"],
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 404: ORG_404, 503: DB_503},
+            description="The org's own values (null: the module default), what applies, and the defaults",
+        ),
+        "PUT /api/voice/settings": RouteDoc(
+            200,
+            m["OrgSettings"],
+            {400: ERROR_TEXT[400], 401: ERROR_TEXT[401], 403: admin_403, 404: ORG_404, 503: DB_503},
+            description="The settings after the change",
         ),
         f"GET {c}/{{id}}": RouteDoc(
             200,

@@ -191,3 +191,34 @@ def test_erasure_that_s3_refuses_is_queued_and_retried_by_the_worker(
     worker.drain()
     assert not exists(s3, bucket, key)
     assert worker.receive() == []
+
+
+def test_an_orgs_own_retention_overrides_the_default(
+    completed_session: Any, admin_conn: Any, make_org: Any, make_user: Any, make_voice_session: Any
+) -> None:
+    def aged_session(org: Any, age_days: float) -> Any:
+        session = make_voice_session(org, make_user(org), "completed")
+        insert_segments(admin_conn, session["id"], INTERVIEW)
+        completion.run_completion(session["id"], enqueue=False)
+        old = dt.datetime.now(dt.UTC) - dt.timedelta(days=age_days)
+        for table in ("voice_transcripts", "voice_transcript_segments"):
+            admin_conn.execute(
+                f"UPDATE public.{table} SET created_at = %s WHERE session_id = %s", (old, session["id"])
+            )
+        return session
+
+    strict, lenient, default = make_org(), make_org(), make_org()
+    admin_conn.execute(
+        "INSERT INTO public.voice_org_settings (org_id, transcript_retention_days) VALUES (%s, 7), (%s, 365)",
+        (strict.id, lenient.id),
+    )
+    strict_old, strict_new = aged_session(strict, 10), aged_session(strict, 5)
+    lenient_old = aged_session(lenient, 200)
+    default_old, default_new = aged_session(default, 91), aged_session(default, 10)
+
+    retention.run_retention(retention_days=90)
+
+    gone = {s["id"]: counts(admin_conn, s["id"]) for s in (strict_old, default_old)}
+    kept = {s["id"]: counts(admin_conn, s["id"]) for s in (strict_new, lenient_old, default_new)}
+    assert all(c["transcripts"] == 0 and c["segments"] == 0 for c in gone.values()), gone
+    assert all(c["transcripts"] == 1 and c["segments"] == len(INTERVIEW) for c in kept.values()), kept

@@ -1,9 +1,10 @@
 """Transcript retention: the scheduled voice-worker run deletes what is older than the retention period.
 
-Deleted: ``voice_transcripts`` rows created before ``now - transcript_retention_days`` (settings,
-default 90), their archived S3 objects (every version), and ``voice_transcript_segments`` created before
-the same cut-off. Kept: sessions, analytics (their ``transcript_id`` becomes NULL through the foreign
-key), configurations, everything else.
+Deleted: ``voice_transcripts`` rows created more than the org's retention ago (its own
+``voice_org_settings.transcript_retention_days``, else ``transcript_retention_days`` of settings, default
+90), their archived S3 objects (every version), and ``voice_transcript_segments`` older than the same.
+Kept: sessions, analytics (their ``transcript_id`` becomes NULL through the foreign key; a trigger strips
+the candidate's quotes), configurations, everything else.
 
 Order per batch: the S3 objects first, then the rows, in one transaction. If S3 fails the rows stay and
 the next run tries again; the reverse order could leave an orphaned object that no row points to.
@@ -26,6 +27,13 @@ logger = Logger(service="module-voice", child=True)
 TRANSCRIPT_BATCH = 200
 SEGMENT_BATCH = 5000
 MAX_BATCHES = 50
+
+
+# A row of ``{table}`` (voice_transcripts or voice_transcript_segments, both carry org_id) older than its
+# org's retention: the org's own value, else the module default.
+_EXPIRED = """{table}.created_at < %(at)s - make_interval(days => coalesce(
+    (SELECT o.transcript_retention_days FROM public.voice_org_settings o WHERE o.org_id = {table}.org_id),
+    %(default)s))"""
 
 
 def is_retention_event(event: Mapping[str, Any]) -> bool:
@@ -51,20 +59,26 @@ def run_retention(
     segment_batch: int = SEGMENT_BATCH,
     max_batches: int = MAX_BATCHES,
 ) -> dict[str, Any]:
-    """Delete expired transcripts (with their archives) and segments; returns the counts."""
-    from voice_common.completion import delete_archives
+    """Delete expired transcripts (with their archives) and segments; returns the counts.
 
-    before = cutoff(now, retention_days)
+    ``retention_days`` replaces the module default (orgs with their own value keep theirs)."""
+    from voice_common.completion import delete_archives
+    from voice_common.settings import get_settings
+
+    at = now or dt.datetime.now(dt.UTC)
+    default_days = retention_days if retention_days is not None else get_settings().transcript_retention_days
+    before = cutoff(at, default_days)
+    expired = {"at": at, "default": default_days}
     transcripts = objects = segments = 0
     complete = True
     for _ in range(max_batches):
         with service_tx() as cur:
             cur.execute(
-                """
-                SELECT id, transcript_s3_url FROM public.voice_transcripts
-                 WHERE created_at < %s ORDER BY created_at LIMIT %s
+                f"""
+                SELECT t.id, t.transcript_s3_url FROM public.voice_transcripts t
+                 WHERE {_EXPIRED.format(table="t")} ORDER BY t.created_at LIMIT %(limit)s
                 """,
-                (before, transcript_batch),
+                {**expired, "limit": transcript_batch},
             )
             rows = cur.fetchall()
         if not rows:
@@ -72,8 +86,9 @@ def run_retention(
         objects += delete_archives([r["transcript_s3_url"] for r in rows if r["transcript_s3_url"]])
         with service_tx() as cur:
             cur.execute(
-                "DELETE FROM public.voice_transcripts WHERE id = ANY(%s) AND created_at < %s",
-                ([r["id"] for r in rows], before),
+                "DELETE FROM public.voice_transcripts t"
+                f" WHERE t.id = ANY(%(ids)s) AND {_EXPIRED.format(table='t')}",
+                {**expired, "ids": [r["id"] for r in rows]},
             )
             transcripts += cur.rowcount
     else:
@@ -81,11 +96,12 @@ def run_retention(
     for _ in range(max_batches):
         with service_tx() as cur:
             cur.execute(
-                """
+                f"""
                 DELETE FROM public.voice_transcript_segments
-                 WHERE id IN (SELECT id FROM public.voice_transcript_segments WHERE created_at < %s LIMIT %s)
+                 WHERE id IN (SELECT g.id FROM public.voice_transcript_segments g
+                               WHERE {_EXPIRED.format(table="g")} LIMIT %(limit)s)
                 """,
-                (before, segment_batch),
+                {**expired, "limit": segment_batch},
             )
             deleted = cur.rowcount
         segments += deleted
