@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -21,31 +21,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from access_common import responses
 from access_common.errors import AppError
 from access_common.identity import Principal, principal_from_event
+from access_common.tracing import get_tracer, tracing_enabled
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "module-voice")
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "ModuleVoice"), service=SERVICE)
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-_tracer: Tracer | None = None
-
-
-def tracing_enabled() -> bool:
-    """Powertools' rule: on in Lambda unless POWERTOOLS_TRACE_DISABLED; off locally and under SAM/Chalice."""
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
-        return False
-    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT"))
-    emulated = bool(os.environ.get("AWS_SAM_LOCAL") or os.environ.get("AWS_CHALICE_CLI_MODE"))
-    return in_lambda and not emulated
-
-
-def get_tracer() -> Tracer:
-    """The X-Ray tracer, created on first use: creating it imports aws_xray_sdk and botocore (hundreds of
-    ms of cold start), which a container with tracing disabled never needs."""
-    global _tracer
-    if _tracer is None:
-        _tracer = Tracer(service=SERVICE)
-    return _tracer
+__all__ = ["create_app", "get_tracer", "handler", "principal", "tracing_enabled"]
 
 
 def __getattr__(name: str) -> Any:
