@@ -338,3 +338,28 @@ def test_tokens_of_a_reused_room_without_expiry_get_the_configured_lifetime(orch
     assert len(expiries) == 1
     (exp,) = expiries
     assert before + ttl <= exp <= int(time.time()) + ttl
+
+
+@pytest.mark.parametrize(("left", "reused"), [(3600, True), (3599, False)])
+def test_a_left_over_room_is_reused_only_with_an_hour_left(
+    orch, scene, start, clock, daily, monkeypatch, left, reused
+):
+    """The boundary, on a fixed clock: exactly an hour left is enough; a second less and it is replaced."""
+    import time
+
+    from voice_common import orchestration
+    from voice_common.settings import get_settings
+
+    now = int(time.time())
+    monkeypatch.setattr(orchestration, "epoch_now", lambda: now)
+    clock(OFF_HOURS)
+    session = scene.new_session()
+    name = f"voice-{session['id']}"
+    _precreate_room(daily, name, {"exp": now + left})
+
+    assert start(session["id"], scene.creator).status == 200
+
+    expected = now + left if reused else now + get_settings().daily_room_ttl_seconds
+    assert daily.rooms[name]["config"]["exp"] == expected
+    deleted = [r for r in daily.requests if r.method == "DELETE" and r.path.endswith(name)]
+    assert len(deleted) == (0 if reused else 1)

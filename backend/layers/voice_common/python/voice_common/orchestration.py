@@ -77,6 +77,11 @@ def room_name(session_id: uuid.UUID | str) -> str:
     return f"voice-{session_id}"
 
 
+def epoch_now() -> int:
+    """Unix seconds; the room-expiry decisions read the clock here (tests set it)."""
+    return int(time.time())
+
+
 def token_hash(token: str) -> str:
     return bot_token.digest(token)
 
@@ -176,7 +181,7 @@ def start_session(principal: Principal, session_id: uuid.UUID) -> StartResult:
     mode = dispatch.choose_mode(settings)
 
     daily = DailyClient(api_key)
-    now = int(time.time())
+    now = epoch_now()
     room = daily.create_room(room_name(session_id), expires_at=now + settings.daily_room_ttl_seconds)
     if room.expires_at is not None and room.expires_at < now + MIN_ROOM_REMAINING_SECONDS:
         # Left over from a start attempt long ago: replace it rather than hand out a room about to close.
