@@ -369,11 +369,10 @@ def test_start_without_authentication_is_401(orch, scene, invoke):
 def test_the_bot_opens_the_payload_ecs_hands_it(orch, scene, start, clock, ecs, monkeypatch):
     """The contract end to end: voice_bot.config (the real bot's loader) reads the task's BOT_PAYLOAD and
     opens its sealed tokens with KMS, getting the tokens the API issued for this session."""
-    from pathlib import Path
-
     from voice_common import bot_token
+    from voice_local.lambdas import REPO_ROOT  # the checkout's, also when tests run from a copy (mutation)
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3] / "backend" / "bot"))
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "backend" / "bot"))
     from voice_bot.config import ConfigError, load_payload
 
     clock(OFF_HOURS)
