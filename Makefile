@@ -14,6 +14,7 @@ BOT_STAMP := $(BOT_VENV)/.installed
 
 help:
 	@echo "make dev      run the local stack (REST + WebSocket on 127.0.0.1:8080, PostgreSQL, moto, Daily stand-in)"
+	@echo "make dev BOT=real  the same with the real Pipecat bot (builds .venv-bot; needs DAILY_API_KEY + provider keys)"
 	@echo "make test     lint, type-check and run every test suite"
 	@echo "make test-frontend  frontend: npm ci, tsc, eslint, vitest, then the end-to-end test in chromium"
 	@echo "make lint     ruff + mypy"
@@ -36,9 +37,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-dev: $(STAMP)
+# BOT=sim (default): simulated bots; BOT=real: the Pipecat bot of backend/bot as processes, from .venv-bot
+# (built first; docs/local-stack.md "The real bot" lists the keys it needs).
+BOT ?= sim
+dev: $(STAMP) $(if $(filter real,$(BOT)),$(BOT_STAMP))
+	@case "$(BOT)" in sim|real) ;; *) echo "make dev: BOT must be sim or real, not '$(BOT)'" >&2; exit 2;; esac
 	@$(MAKE) --no-print-directory frontend-build || echo "make dev: the frontend was not built (see above); the API and WebSocket still start"
-	$(PY) -m voice_local
+	$(PY) -m voice_local --bot $(BOT)
 
 # --- frontend (frontend/README.md): the dev harness that `make dev` serves at http://127.0.0.1:8080/ -------
 NPM ?= npm

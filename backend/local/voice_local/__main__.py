@@ -16,7 +16,14 @@ from pathlib import Path
 
 from voice_local import tokens
 from voice_local.aws import PortInUseError
-from voice_local.stack import DEFAULT_AWS_PORT, DEFAULT_DATA_DIR, DEFAULT_PORT, LocalStack, StackError
+from voice_local.stack import (
+    BOT_KINDS,
+    DEFAULT_AWS_PORT,
+    DEFAULT_DATA_DIR,
+    DEFAULT_PORT,
+    LocalStack,
+    StackError,
+)
 
 EXIT_CANNOT_START = 2
 
@@ -31,6 +38,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="state directory (default .local)"
     )
     parser.add_argument("--log-level", default="INFO", help="Python log level of the stack (default INFO)")
+    parser.add_argument(
+        "--bot",
+        choices=BOT_KINDS,
+        default="sim",
+        help="interview bots: sim (simulated, default) or real (backend/bot's Pipecat bot from .venv-bot)",
+    )
     return parser.parse_args(argv)
 
 
@@ -44,8 +57,20 @@ def _banner(stack: LocalStack) -> str:
         f"  PostgreSQL  {tokens.redact_database_url(stack.database_url or '-')}",
         f"  Daily API   {stack.daily_api_url}" + ("   (local stand-in)" if stack.daily else ""),
         f"  tokens      {data_dir / tokens.DEV_TOKENS_FILE}   URLs: {data_dir / tokens.STACK_FILE}",
-        "  Ctrl-C stops everything.",
+        "  Bots        "
+        + (
+            "real Pipecat bot (.venv-bot): standby processes + one process per ECS task"
+            if stack.bot == "real"
+            else "simulated (voice_local.sim_bot; `make dev BOT=real` runs the real bot)"
+        ),
     ]
+    if stack.bot == "real" and stack.daily is not None:
+        lines += [
+            "  WARNING     BOT=real without DAILY_API_KEY: the local Daily stand-in has no WebRTC, so the",
+            "              real bot cannot join its rooms. Set DAILY_API_KEY (and provider keys, see",
+            "              docs/local-stack.md) for a real interview.",
+        ]
+    lines.append("  Ctrl-C stops everything.")
     return "\n".join(lines)
 
 
@@ -61,7 +86,9 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal)
-    stack = LocalStack(port=args.port, aws_port=args.aws_port, data_dir=args.data_dir, simulate=True)
+    stack = LocalStack(
+        port=args.port, aws_port=args.aws_port, data_dir=args.data_dir, simulate=True, bot=args.bot
+    )
     try:
         await stack.start()
     except (PortInUseError, StackError) as exc:

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ DEFAULT_PORT = 8080
 DEFAULT_AWS_PORT = 5001
 DEFAULT_DATA_DIR = REPO_ROOT / ".local"
 REAL_DAILY_API_URL = "https://api.daily.co/v1"
+BOT_KINDS = ("sim", "real")
 
 
 class StackError(RuntimeError):
@@ -104,10 +105,18 @@ class LocalStack:
         spec: ModuleSpec | None = None,
         invoker: Invoker | None = None,
         simulate: bool = False,
+        bot: str = "sim",
+        bot_command: Sequence[str] | None = None,
     ) -> None:
         """``simulate``: run the event sources (SQS mappings, watchdog schedule, ECS task events) and the
-        simulated bots (voice_local.sim_bot), so a started session runs a whole interview (``make dev``)."""
+        bots, so a started session runs a whole interview (``make dev``). ``bot``: ``"sim"`` for the
+        simulated bots (voice_local.sim_bot), ``"real"`` for the Pipecat bot of backend/bot run as processes
+        (voice_local.real_bot; ``bot_command`` replaces ``.venv-bot/bin/python -m voice_bot``)."""
+        if bot not in BOT_KINDS:
+            raise ValueError(f"bot must be one of {', '.join(BOT_KINDS)}, not {bot!r}")
         self.simulate = simulate
+        self.bot = bot
+        self.bot_command = bot_command
         self.background: list[Any] = []  # EventSources, SimBotFleet: started last, stopped first
         self.port = port
         self.aws_port = aws_port
@@ -169,6 +178,13 @@ class LocalStack:
         # Ports first: a second `make dev` must fail fast, before it touches the shared data directory.
         ensure_port_free(self.port, "gateway")
         ensure_port_free(self.aws_port, "AWS (moto)")
+        if self.simulate and self.bot == "real":  # before anything starts: a missing .venv-bot fails fast
+            from voice_local.real_bot import BotUnavailableError, check_bot_command, default_bot_command
+
+            try:
+                self.bot_command = check_bot_command(self.bot_command or default_bot_command())
+            except BotUnavailableError as exc:
+                raise StackError(str(exc)) from None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._started = True
         try:
@@ -208,6 +224,8 @@ class LocalStack:
         }
         if self.database_url:
             extra["DATABASE_URL"] = self.database_url
+        if self.simulate and self.bot == "real":
+            extra.update(self._real_bot_environment(endpoint))
         # No await between the gateway's start and this: no request can reach a Lambda before its env.
         self._snapshot_env([*_configured_keys(endpoint, self.resources), *extra])
         self.environment = configure_environment(endpoint, self.resources, extra=extra)
@@ -228,19 +246,46 @@ class LocalStack:
     def _start_background(self, endpoint: str) -> None:
         from voice_common.settings import get_settings
         from voice_local.event_sources import EventSources
-        from voice_local.sim_bot import SimBotFleet
 
         sources = EventSources(aws_endpoint=endpoint, env=self.environment)
         sources.start()
         self.background.append(sources)
-        fleet = SimBotFleet(
-            aws_endpoint=endpoint,
-            standby_queue_url=self.environment.get("STANDBY_QUEUE_URL"),
-            cluster=self.environment.get("ECS_CLUSTER"),
-            pool_size=get_settings().standby_pool_size,
-        )
+        fleet: Any
+        if self.bot == "real":
+            from voice_local.real_bot import RealBotFleet
+
+            if not os.environ.get("DAILY_API_KEY"):
+                log.warning(
+                    "BOT=real without DAILY_API_KEY: rooms come from the local Daily stand-in, which has no "
+                    "WebRTC, so the real bot cannot join them (docs/local-stack.md, 'The real bot')"
+                )
+            fleet = RealBotFleet(
+                aws_endpoint=endpoint,
+                standby_queue_url=self.environment.get("STANDBY_QUEUE_URL"),
+                cluster=self.environment.get("ECS_CLUSTER"),
+                pool_size=get_settings().standby_pool_size,
+                bot_command=self.bot_command,
+            )
+        else:
+            from voice_local.sim_bot import SimBotFleet
+
+            fleet = SimBotFleet(
+                aws_endpoint=endpoint,
+                standby_queue_url=self.environment.get("STANDBY_QUEUE_URL"),
+                cluster=self.environment.get("ECS_CLUSTER"),
+                pool_size=get_settings().standby_pool_size,
+            )
         fleet.start()
         self.background.append(fleet)
+
+    def _real_bot_environment(self, endpoint: str) -> dict[str, str]:
+        """``OPENAI_API_KEY`` as a moto secret the dispatch payload can name (the bot's LLM key)."""
+        key = os.environ.get("OPENAI_API_KEY")
+        if not key or os.environ.get("OPENAI_API_KEY_SECRET_ARN"):
+            return {}
+        from voice_local.real_bot import store_openai_key
+
+        return {"OPENAI_API_KEY_SECRET_ARN": store_openai_key(endpoint, key)}
 
     def _start_daily(self) -> None:
         """Daily's real API when ``DAILY_API_KEY`` is set, else the local stand-in on a free port."""
