@@ -84,6 +84,9 @@ MODULES: dict[str, list[str]] = {
             "_cap_knowledge",
             "build_payload",
             "fit_for_ecs",
+            "_seal_context",
+            "seal_tokens",
+            "unseal_tokens",
         )
     ],
     "voice_common/analysis.py (grounding)": [

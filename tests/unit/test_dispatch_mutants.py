@@ -231,3 +231,67 @@ def test_the_run_task_client_token_follows_the_payload() -> None:
     assert first != run_task_client_token(sid, '{"botToken":"b"}')  # a new dispatch: no ECS conflict
     assert first != run_task_client_token("9d1c3a3f-4a1e-4b43-9a57-2b7c2b6e0c11", '{"botToken":"a"}')
     assert first.startswith(sid + "-") and len(first) == 64
+
+
+# --- sealed tokens (seal_tokens / unseal_tokens) ------------------------------------------------------------
+
+
+@pytest.fixture
+def kms(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """moto's KMS in process (no server): a key, and the module's clients pointed at it."""
+    import boto3
+    from moto import mock_aws
+
+    from access_common.aws import reset_clients
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        reset_clients()
+        client = boto3.client("kms", region_name="us-east-1")
+        monkeypatch.setenv("BOT_DISPATCH_KMS_KEY_ID", client.create_key()["KeyMetadata"]["Arn"])
+        yield client
+    reset_clients()
+
+
+SID = "2b7c2b6e-4a1e-4b43-9a57-9d1c3a3f0c11"
+
+
+def test_sealing_replaces_exactly_the_two_tokens(kms) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from voice_common.dispatch import seal_tokens, unseal_tokens
+
+    original = {"sessionId": SID, "roomToken": "room-tok", "botToken": "vbt1.x", "roomUrl": "https://r"}
+    sealed = seal_tokens(original)
+    assert set(sealed) == {"sessionId", "roomUrl", "sealedTokens"} and original["roomToken"] == "room-tok"
+    plain = kms.decrypt(
+        CiphertextBlob=base64.b64decode(sealed["sealedTokens"]),
+        EncryptionContext={"module": "module-voice", "purpose": "bot-dispatch", "sessionId": SID},
+    )["Plaintext"]
+    # Compact JSON: the ciphertext counts against ECS's 8 KiB overrides limit.
+    assert plain == b'{"roomToken":"room-tok","botToken":"vbt1.x"}'
+    assert unseal_tokens(sealed, kms) == original
+    unsealed_plain = {"sessionId": SID, "roomToken": "t", "botToken": "b"}
+    copy = unseal_tokens(unsealed_plain, kms)
+    assert copy == unsealed_plain and copy is not unsealed_plain
+
+
+def test_sealing_fails_closed_with_a_clear_502(kms, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from voice_common.dispatch import seal_tokens
+
+    body = {"sessionId": SID, "roomToken": "t", "botToken": "b"}
+    for key in (None, "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000"):
+        if key is None:
+            monkeypatch.delenv("BOT_DISPATCH_KMS_KEY_ID")
+        else:
+            monkeypatch.setenv("BOT_DISPATCH_KMS_KEY_ID", key)  # no such key: KMS refuses
+        with pytest.raises(BadGatewayError) as refused:
+            seal_tokens(body)
+        assert (refused.value.status, refused.value.code, refused.value.message) == (
+            502,
+            "DISPATCH_FAILED",
+            "Starting the interview bot failed; try again",
+        )
