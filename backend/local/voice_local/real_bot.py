@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from voice_local.aws import aws_environment
+from voice_local.ecs_tasks import describe_tasks, task_environment
 from voice_local.lambdas import DEFAULT_REGION, REPO_ROOT
 
 log = logging.getLogger("voice_local.real_bot")
@@ -288,12 +289,7 @@ class RealBotFleet:
         if not new:
             return
         self._seen_tasks.update(new)
-        try:
-            tasks = self._ecs.describe_tasks(cluster=self.cluster, tasks=new)["tasks"]
-        except Exception as exc:
-            log.warning("describe_tasks failed: %s", type(exc).__name__)
-            return
-        for task in tasks:
+        for task in describe_tasks(self._ecs, self.cluster, new):
             overrides = task_environment(task)
             if "BOT_PAYLOAD" not in overrides:
                 log.warning("ECS task %s has no BOT_PAYLOAD override: no bot started", task["taskArn"])
@@ -302,16 +298,6 @@ class RealBotFleet:
                 return
             name = f"task-{str(task['taskArn']).rsplit('/', 1)[-1][:8]}"
             self._spawn(name, "task", {**self.base_env(name), **overrides}, task_arn=str(task["taskArn"]))
-
-
-def task_environment(task: Mapping[str, Any]) -> dict[str, str]:
-    """The environment variables of a task's container overrides (BOT_PAYLOAD, SESSION_ID...)."""
-    env: dict[str, str] = {}
-    for override in (task.get("overrides") or {}).get("containerOverrides") or []:
-        for item in override.get("environment") or []:
-            if item.get("name"):
-                env[str(item["name"])] = str(item.get("value") or "")
-    return env
 
 
 def store_openai_key(aws_endpoint: str, key: str, *, region: str = DEFAULT_REGION) -> str:

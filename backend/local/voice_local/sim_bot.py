@@ -27,6 +27,7 @@ from typing import Any
 import urllib3
 
 from voice_common.dispatch import unseal_tokens
+from voice_local.ecs_tasks import describe_tasks, task_environment
 
 log = logging.getLogger("voice_local.sim_bot")
 
@@ -313,12 +314,7 @@ class SimBotFleet:
             if not new:
                 continue
             self._seen_tasks.update(new)
-            try:
-                tasks = self._ecs.describe_tasks(cluster=self.cluster, tasks=new)["tasks"]
-            except Exception as exc:
-                log.warning("describe_tasks failed: %s", type(exc).__name__)
-                continue
-            for task in tasks:
+            for task in describe_tasks(self._ecs, self.cluster, new):
                 payload = _task_payload(task)
                 if payload is None:
                     continue
@@ -339,12 +335,9 @@ class SimBotFleet:
 
 
 def _task_payload(task: dict[str, Any]) -> dict[str, Any] | None:
-    for override in (task.get("overrides") or {}).get("containerOverrides") or []:
-        for env in override.get("environment") or []:
-            if env.get("name") == "BOT_PAYLOAD":
-                try:
-                    value = json.loads(env["value"])
-                except ValueError:
-                    return None
-                return value if isinstance(value, dict) else None
-    return None
+    raw = task_environment(task).get("BOT_PAYLOAD")
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
