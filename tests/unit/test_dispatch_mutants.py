@@ -237,23 +237,16 @@ def test_the_run_task_client_token_follows_the_payload() -> None:
 
 
 @pytest.fixture
-def kms(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """moto's KMS in process (no server): a key, and the module's clients pointed at it."""
+def kms(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The test session's moto server's KMS and the module key (not moto's in-process mock: leaving
+    ``mock_aws`` resets the backends the shared server uses, and later tests would lose their queues)."""
     import boto3
-    from moto import mock_aws
 
     from access_common.aws import reset_clients
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        reset_clients()
-        client = boto3.client("kms", region_name="us-east-1")
-        monkeypatch.setenv("BOT_DISPATCH_KMS_KEY_ID", client.create_key()["KeyMetadata"]["Arn"])
-        yield client
+    monkeypatch.setenv("BOT_DISPATCH_KMS_KEY_ID", aws_env["BOT_DISPATCH_KMS_KEY_ID"])
     reset_clients()
+    return boto3.client("kms", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
 
 
 SID = "2b7c2b6e-4a1e-4b43-9a57-9d1c3a3f0c11"
