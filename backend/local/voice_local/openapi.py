@@ -306,7 +306,6 @@ def route_docs() -> dict[str, RouteDoc]:
             {
                 400: ERROR_TEXT[400],
                 401: ERROR_TEXT[401],
-                403: "`SESSION_START_FORBIDDEN`: only the session's creator or an org admin may start it",
                 404: session_404,
                 409: "`SESSION_NOT_STARTABLE`: the session is final; only a pending session starts",
                 429: "`CONCURRENT_SESSION_LIMIT`: the org has the maximum of ready/active interviews",

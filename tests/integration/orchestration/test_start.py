@@ -341,15 +341,44 @@ def test_ecs_without_capacity_is_a_503_and_a_retry_reuses_the_room(
     ("who", "status", "code"),
     [
         ("outsider", 404, "SESSION_NOT_FOUND"),
-        ("member", 403, "SESSION_START_FORBIDDEN"),
+        ("member", 200, None),  # any member of the org, not only its creator and the admins
         ("admin", 200, None),
     ],
 )
-def test_who_may_start(orch, scene, start, clock, who, status, code):
+def test_who_may_start(orch, scene, start, clock, admin_conn, who, status, code):
     session = scene.new_session()
     res = start(session["id"], getattr(scene, who))
     assert res.status == status, res.body
     assert res.code == code if code else res.data["status"] == "ready"
+    if status == 200:  # the audit names who started it, though the transition ran as service_role
+        by = admin_conn.execute(
+            "SELECT changed_by FROM public.voice_session_status_history"
+            " WHERE session_id = %s AND to_status = 'ready'",
+            (session["id"],),
+        ).fetchone()["changed_by"]
+        assert by == getattr(scene, who).id
+
+
+def test_a_member_removed_during_the_start_does_not_start_it(
+    orch, scene, start, clock, daily, admin_conn, monkeypatch
+):
+    """Membership is checked again in the statement that locks the row (step 3), not only by step 1's read."""
+    from voice_common import orchestration
+
+    session = scene.new_session()
+    real = orchestration.DailyClient.create_meeting_tokens
+
+    def tokens_then_removal(self, *args, **kwargs):  # the caller leaves the org while Daily is called
+        admin_conn.execute(
+            "UPDATE public.org_members SET active = false WHERE org_id = %s AND user_id = %s",
+            (scene.org.id, scene.member.id),
+        )
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(orchestration.DailyClient, "create_meeting_tokens", tokens_then_removal)
+    res = start(session["id"], scene.member)
+    assert (res.status, res.code) == (404, "SESSION_NOT_FOUND"), res.body
+    assert session_row(admin_conn, session["id"])["status"] == "pending"
 
 
 @pytest.mark.parametrize("final", ["completed", "failed", "cancelled"])

@@ -2,13 +2,16 @@
 
 Start (``start_session``), in three steps so no database transaction waits on Daily:
 
-1. read, as the caller (RLS): the session, whether the caller may manage it, its config, its enabled
-   knowledge, and the org's live-session count. A session already ready/active answers with its stored
-   room (idempotent replay, no Daily call); a count at the limit is a 429 before anything is created.
+1. read, as the caller (RLS): the session (visible only to members of its org: any member may start
+   it), its config, its enabled knowledge, and the org's live-session count. A session already
+   ready/active answers with its stored room (idempotent replay, no Daily call); a count at the limit is
+   a 429 before anything is created.
 2. outside any transaction: the org's Daily key and provider secret ARNs, the dispatch mode, the Daily
    room (deterministic name ``voice-<session id>``, so concurrent or retried starts share one room) and
    two meeting tokens (bot = owner, candidate; requested in parallel).
-3. one transaction, as the caller: lock the session row (``FOR UPDATE``), re-check it is still pending,
+3. one transaction, as ``service_role`` (a member who did not create the session may start it, but the
+   session's update policy admits only its creator and org admins): lock the session row
+   (``FOR UPDATE``, only while the caller is still an active member of its org), re-check it is pending,
    take the org's advisory lock and re-count ready + active sessions (the authoritative limit check:
    concurrent starts of different sessions serialize here), move it to ready with the room, dispatch the
    bot, record the dispatch, commit. A concurrent start of the same session waits on the row lock and
@@ -39,7 +42,6 @@ from pydantic import Field
 from access_common.db import Cursor, service_tx, user_tx
 from access_common.errors import (
     ConflictError,
-    ForbiddenError,
     NotFoundError,
     ServiceUnavailableError,
     TooManyRequestsError,
@@ -100,7 +102,6 @@ def _result(row: Mapping[str, Any], *, already: bool) -> StartResult:
 _READ_FOR_START = """
 SELECT s.id, s.org_id, s.status, s.config_id, s.daily_room_url, s.daily_room_name, s.daily_room_token,
        s.dispatch_mode, s.ecs_task_arn, s.dispatched_at,
-       public.can_manage_voice_session(s.id) AS may_manage,
        (SELECT c.config_json FROM public.voice_configs c WHERE c.id = s.config_id) AS config_json,
        (SELECT count(*) FROM public.voice_sessions o
          WHERE o.org_id = s.org_id AND o.status IN ('ready', 'active')) AS live_sessions
@@ -146,10 +147,6 @@ def start_session(principal: Principal, session_id: uuid.UUID) -> StartResult:
             raise NotFoundError("Session not found", code="SESSION_NOT_FOUND")
         if row["status"] in LIVE:
             return _result(row, already=True)
-        if not row["may_manage"]:
-            raise ForbiddenError(
-                "Only the session's creator or an org admin can start it", code="SESSION_START_FORBIDDEN"
-            )
         if row["status"] != "pending":
             raise _not_startable(row["status"])
         if row["live_sessions"] >= settings.max_concurrent_sessions:
@@ -206,11 +203,16 @@ def start_session(principal: Principal, session_id: uuid.UUID) -> StartResult:
         secret_arns=secret_arns,
     )
 
-    # 3. The authoritative checks, the transition and the dispatch, atomically.
-    with user_tx(principal) as cur:
+    # 3. The authoritative checks, the transition and the dispatch, atomically. As service_role: the
+    # membership the read of step 1 proved (RLS) is checked again here, in the locking statement.
+    with service_tx() as cur:
         cur.execute(
-            f"SELECT {_START_COLUMNS} FROM public.voice_sessions WHERE id = %(id)s FOR UPDATE",
-            {"id": session_id},
+            f"""SELECT {_START_COLUMNS} FROM public.voice_sessions s
+                 WHERE s.id = %(id)s
+                   AND EXISTS (SELECT 1 FROM public.org_members m
+                                WHERE m.org_id = s.org_id AND m.user_id = %(uid)s AND m.active)
+                   FOR UPDATE OF s""",
+            {"id": session_id, "uid": principal.user_id},
         )
         locked = cur.fetchone()
         if locked is None:
