@@ -111,7 +111,8 @@ class SimBot:
             status = self._post("heartbeat", {"phase": "interview"})
             if status in REJECTING:
                 log.info("sim bot %s: heartbeat answered %d, leaving", self.interview.session_id, status)
-                self.interview.outcome = "ended"
+                if self.interview.outcome == "running":  # never over the outcome the bot reported
+                    self.interview.outcome = "ended"
                 self._stop.set()
 
     def run(self) -> Interview:
@@ -134,6 +135,10 @@ class SimBot:
             self._converse()
             if self._stop.is_set():
                 return self.interview
+            # Heartbeats end before the outcome is reported, as the real bot does: one in flight would
+            # be answered 409 SESSION_ENDED by the session that just completed.
+            self._stop.set()
+            beats.join(timeout=self.settings.heartbeat_interval + self.settings.http_timeout + 1)
             status = self._post("completed", {})
             self.interview.outcome = "completed" if status < 300 else "failed"
             return self.interview

@@ -17,16 +17,23 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def stack(database_url, tmp_path_factory):
+    from voice_common.settings import get_settings
     from voice_local.testing import running_stack
 
     data_dir = tmp_path_factory.mktemp("stack")
-    with running_stack(data_dir=data_dir, database_url=database_url, simulate=True) as s:
-        fleet = s.background[-1]
-        fleet.settings.heartbeat_interval = 0.5
-        fleet.settings.segment_interval = 0.05
-        fleet.settings.join_delay = 0.05
-        fleet.settings.ack_timeout = 10.0  # generous: the machine is shared with other suites
-        yield s
+    with pytest.MonkeyPatch.context() as mp:
+        # The pool case proves a standby bot picked the request up: on a machine loaded by other suites the
+        # default 20 s pickup timeout could fall back to ECS first (correct behaviour, but not this test's).
+        mp.setenv("VOICE_POOL_PICKUP_TIMEOUT_SECONDS", "120")
+        get_settings.cache_clear()
+        with running_stack(data_dir=data_dir, database_url=database_url, simulate=True) as s:
+            fleet = s.background[-1]
+            fleet.settings.heartbeat_interval = 0.5
+            fleet.settings.segment_interval = 0.05
+            fleet.settings.join_delay = 0.05
+            fleet.settings.ack_timeout = 10.0  # generous: the machine is shared with other suites
+            yield s
+    get_settings.cache_clear()
 
 
 def api(stack, method, path, token, body=None):
