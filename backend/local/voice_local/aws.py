@@ -146,16 +146,19 @@ def aws_environment(endpoint_url: str, region: str = DEFAULT_REGION) -> dict[str
     }
 
 
-def _clients(endpoint_url: str, region: str) -> dict[str, Any]:
+def local_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION) -> Any:
+    """A boto3 client on the local moto server, with moto's test credentials (never the user's)."""
     import boto3
 
     session = boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name=region,
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
     )
+    return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
+
+
+def _clients(endpoint_url: str, region: str) -> dict[str, Any]:
     return {
-        name: session.client(name, endpoint_url=endpoint_url)
+        name: local_client(name, endpoint_url, region)
         for name in ("dynamodb", "s3", "sqs", "secretsmanager", "ecs", "events", "ec2", "kms")
     }
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from voice_local.aws import local_client
 from voice_local.lambdas import ACCOUNT_ID, LAMBDAS_DIR, invoke_lambda
 
 log = logging.getLogger("voice_local.event_sources")
@@ -111,15 +112,8 @@ class EventSources:
         ecs_poll_interval: float = 1.0,
         region: str = "us-east-1",
     ) -> None:
-        import boto3
-
-        session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name=region,
-        )
-        self._sqs: Any = session.client("sqs", endpoint_url=aws_endpoint)
-        self._ecs: Any = session.client("ecs", endpoint_url=aws_endpoint)
+        self._sqs: Any = local_client("sqs", aws_endpoint, region)
+        self._ecs: Any = local_client("ecs", aws_endpoint, region)
         self.env = env
         self.region = region
         self.invoke = invoker or invoke_lambda

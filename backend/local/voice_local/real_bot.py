@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voice_local.aws import aws_environment
+from voice_local.aws import aws_environment, local_client
 from voice_local.ecs_tasks import describe_tasks, task_environment
 from voice_local.lambdas import DEFAULT_REGION, REPO_ROOT
 
@@ -131,15 +131,11 @@ class RealBotFleet:
         ``.venv-bot/bin/python -m voice_bot``; ``BotUnavailableError`` when its interpreter is missing).
         ``env``: extra variables for every bot process. ``drain_timeout``: the bots' drain budget
         (``BOT_DRAIN_TIMEOUT_SECONDS`` of the environment, else 10 s); ``stop()`` waits that long plus 5 s."""
-        import boto3
 
         self.bot_command = check_bot_command(
             bot_command if bot_command is not None else default_bot_command()
         )
-        session = boto3.session.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-        )
-        self._ecs: Any = session.client("ecs", endpoint_url=aws_endpoint)
+        self._ecs: Any = local_client("ecs", aws_endpoint, region)
         self.aws_endpoint = aws_endpoint
         self.region = region
         self.standby_queue_url = standby_queue_url
@@ -306,11 +302,7 @@ def store_openai_key(aws_endpoint: str, key: str, *, region: str = DEFAULT_REGIO
     The dispatch payload names the bot's LLM key by ARN (``OPENAI_API_KEY_SECRET_ARN``), and moto only
     exists once the stack runs, so the stack creates the secret from the environment's key.
     """
-    import boto3
-
-    client: Any = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
-    ).client("secretsmanager", endpoint_url=aws_endpoint)
+    client: Any = local_client("secretsmanager", aws_endpoint, region)
     name = "cora-local-voice-openai-api-key"
     value = json.dumps({"api_key": key})
     try:

@@ -27,6 +27,7 @@ from typing import Any
 import urllib3
 
 from voice_common.dispatch import unseal_tokens
+from voice_local.aws import local_client
 from voice_local.ecs_tasks import describe_tasks, task_environment
 
 log = logging.getLogger("voice_local.sim_bot")
@@ -220,16 +221,9 @@ class SimBotFleet:
         poll_interval: float = 0.25,
         region: str = "us-east-1",
     ) -> None:
-        import boto3
-
-        session = boto3.session.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            region_name=region,
-        )
-        self._sqs: Any = session.client("sqs", endpoint_url=aws_endpoint)
-        self._ecs: Any = session.client("ecs", endpoint_url=aws_endpoint)
-        self._kms: Any = session.client("kms", endpoint_url=aws_endpoint)  # unseals the task's tokens
+        self._sqs: Any = local_client("sqs", aws_endpoint, region)
+        self._ecs: Any = local_client("ecs", aws_endpoint, region)
+        self._kms: Any = local_client("kms", aws_endpoint, region)  # unseals the task's tokens
         self.standby_queue_url = standby_queue_url
         self.cluster = cluster
         self.pool_size = pool_size
